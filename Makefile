@@ -1,0 +1,41 @@
+# The project's entry points. `make test` is the test command: it installs what
+# is missing (tansu via cargo, ClickHouse via apt-get), starts both as user
+# processes on loopback ports (deploy/local/), runs the whole workspace's tests
+# against them and always stops them again.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+CARGO_TARGET_DIR ?= $(HOME)/.cache/cdp-target
+export CARGO_TARGET_DIR
+# Extra arguments for `cargo test`, e.g. `make test TEST_ARGS='-p cdp-ingest'`.
+TEST_ARGS ?= --workspace
+
+.PHONY: test demo services-start services-stop services-status install-services build
+
+test:
+	@echo "==> make test: services from deploy/local, then cargo test $(TEST_ARGS) (target dir $(CARGO_TARGET_DIR))"
+	@trap 'echo "==> stopping services"; deploy/local/services.sh stop' EXIT; \
+	env_lines="$$(deploy/local/services.sh start)"; \
+	echo "$$env_lines"; \
+	eval "$$env_lines"; \
+	echo "==> $(CARGO) test $(TEST_ARGS)"; \
+	$(CARGO) test $(TEST_ARGS)
+
+demo:
+	$(CARGO) run --release -p cdp -- demo
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+services-start:
+	@deploy/local/services.sh start
+
+services-stop:
+	@deploy/local/services.sh stop
+
+services-status:
+	@deploy/local/services.sh status
+
+install-services:
+	@deploy/local/services.sh install

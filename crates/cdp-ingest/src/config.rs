@@ -1,0 +1,170 @@
+//! The pipeline config (`pipelines/*.toml`): everything has a default, so the
+//! reference sources need no file at all.
+
+use std::path::Path;
+
+use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
+use serde::Deserialize;
+
+use crate::error::{IngestError, Result};
+use crate::layered;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    #[serde(default)]
+    pub junk: JunkConfig,
+    /// Brand-specific payloads described by field paths.
+    #[serde(default)]
+    pub mapped_source: Vec<MappedSource>,
+    #[serde(default)]
+    pub writer: WriterConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JunkConfig {
+    /// Further junk values: `VALUE` for every identifier type, or `TYPE:VALUE`.
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WriterConfig {
+    /// Roll an events file at this many rows.
+    pub max_rows_per_file: usize,
+    /// Write out the largest partitions once this many MiB are buffered.
+    pub max_buffered_mib: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        let d = cdp_lake::event_writer::EventWriterOptions::default();
+        Self { max_rows_per_file: d.max_rows_per_file, max_buffered_mib: d.max_buffered_bytes >> 20 }
+    }
+}
+
+impl WriterConfig {
+    pub fn options(&self) -> cdp_lake::event_writer::EventWriterOptions {
+        cdp_lake::event_writer::EventWriterOptions {
+            max_rows_per_file: self.max_rows_per_file,
+            max_buffered_bytes: self.max_buffered_mib << 20,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Reads `path` (when given), applies `CDP__…` environment overrides and
+    /// validates the result. No connection is made.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| IngestError::ConfigFile { path: p.to_path_buf(), source })?;
+                text.parse::<toml::Table>().map_err(|e| IngestError::Config {
+                    field: p.display().to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        layered::apply_env(&mut table, env)?;
+        let origin = path.map_or_else(|| "environment".to_string(), |p| p.display().to_string());
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| IngestError::Config { field: origin, reason: e.message().to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        JunkList::with_extra(&self.junk.extra)
+            .map_err(|e| IngestError::Config { field: "junk.extra".into(), reason: e.to_string() })?;
+        if self.writer.max_rows_per_file == 0 {
+            return Err(IngestError::Config { field: "writer.max_rows_per_file".into(), reason: "must be > 0".into() });
+        }
+        if self.writer.max_buffered_mib == 0 {
+            return Err(IngestError::Config { field: "writer.max_buffered_mib".into(), reason: "must be > 0".into() });
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, m) in self.mapped_source.iter().enumerate() {
+            m.validate().map_err(|e| IngestError::Config {
+                field: format!("mapped_source[{i}] ({})", m.name),
+                reason: e.to_string(),
+            })?;
+            if !names.insert(m.name.clone()) {
+                return Err(IngestError::Config {
+                    field: format!("mapped_source[{i}].name"),
+                    reason: format!("{:?} is defined twice", m.name),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn normaliser(&self) -> Result<Normaliser> {
+        let junk = JunkList::with_extra(&self.junk.extra)
+            .map_err(|e| IngestError::Config { field: "junk.extra".into(), reason: e.to_string() })?;
+        Ok(Normaliser::new(junk))
+    }
+
+    /// The format of a source name: a reference source or a mapped one.
+    pub fn format(&self, name: &str) -> Option<SourceFormat> {
+        if let Ok(kind) = name.parse::<SourceKind>() {
+            return Some(SourceFormat::Reference(kind));
+        }
+        self.mapped_source
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| SourceFormat::Mapped(std::sync::Arc::new(m.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn no_file_gives_the_defaults() {
+        let c = PipelineConfig::load_with_env(None, []).unwrap();
+        assert!(c.mapped_source.is_empty());
+        assert!(matches!(c.format("online"), Some(SourceFormat::Reference(SourceKind::Online))));
+        assert!(c.format("nope").is_none());
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let f = write("[writer]\nmax_rows_per_fil = 3\n");
+        let err = PipelineConfig::load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("max_rows_per_fil"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused_with_its_field() {
+        let err = PipelineConfig::load_with_env(None, [("CDP__WRITER__MAX_ROWS_PER_FILE".into(), "0".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("writer.max_rows_per_file"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_pipeline_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/example_pos.toml");
+        let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();
+        assert!(!c.mapped_source.is_empty());
+        let name = c.mapped_source[0].name.clone();
+        assert!(matches!(c.format(&name), Some(SourceFormat::Mapped(_))));
+    }
+}

@@ -1,0 +1,24 @@
+//! The Parquet lake: every table of the contract (§4) under one root, a local
+//! folder or an object-store URL.
+//!
+//! Files only ever appear whole: each is encoded in memory and `put` in one
+//! call, which the local store turns into a temp file plus rename and object
+//! stores make atomic by nature.
+
+pub mod dead_letters;
+pub mod dedup;
+pub mod error;
+pub mod event_batch;
+pub mod event_writer;
+pub mod parquet_io;
+pub mod partition;
+pub mod report;
+pub mod root;
+pub mod schema;
+
+pub use dead_letters::{DeadLetter, DeadLetterWriter};
+pub use dedup::KeyIndex;
+pub use error::LakeError;
+pub use event_writer::EventWriter;
+pub use report::{IngestReport, SourceReport};
+pub use root::Lake;

@@ -1,0 +1,22 @@
+//! The canonical event model every source is normalised into, the canonical
+//! forms of identifiers, and one normaliser per source format.
+//!
+//! Everything here is pure (no I/O): the same code serves file backfills and
+//! the Kafka consumers.
+
+pub mod error;
+pub mod event;
+pub mod identifier;
+mod junk;
+pub mod mapping;
+pub mod normalise;
+mod phone;
+pub mod source;
+
+pub use event::{CanonicalEvent, Provenance};
+pub use identifier::{IdType, Identifier, JunkList};
+pub use normalise::{Normaliser, Rejection};
+pub use error::ModelError;
+pub use identifier::canonicalise;
+pub use mapping::MappedSource;
+pub use source::{SourceFormat, SourceKind};

@@ -1,0 +1,107 @@
+//! Turning payload fields into event fields: required and optional text,
+//! and the identifier list.
+
+use std::borrow::Cow;
+
+use super::json::Scalar;
+use super::Rejection;
+use crate::identifier::{canonicalise_into, IdType, Identifier, JunkList};
+
+/// A required field that must be a non-blank JSON string (trimmed).
+pub(crate) fn required_str<'s>(field: &str, value: &'s Option<Scalar<'_>>) -> Result<&'s str, Rejection> {
+    match value {
+        None | Some(Scalar::Null) => Err(Rejection::missing(field)),
+        Some(Scalar::Str(s)) if s.trim().is_empty() => Err(Rejection::new(format!("`{field}` is empty"), Some(field))),
+        Some(Scalar::Str(s)) => Ok(s.trim()),
+        Some(other) => Err(Rejection::wrong_type(field, "a string", other.type_name())),
+    }
+}
+
+/// A required field that may be a string or a number (offline systems send
+/// ids and codes as either), trimmed and non-blank.
+pub(crate) fn required_text<'s>(field: &str, value: &'s Option<Scalar<'_>>) -> Result<Cow<'s, str>, Rejection> {
+    match value {
+        None | Some(Scalar::Null) => Err(Rejection::missing(field)),
+        Some(v) => match v.text() {
+            Some(t) if t.trim().is_empty() => Err(Rejection::new(format!("`{field}` is empty"), Some(field))),
+            Some(Cow::Borrowed(t)) => Ok(Cow::Borrowed(t.trim())),
+            Some(Cow::Owned(t)) => Ok(Cow::Owned(t.trim().to_string())),
+            None => Err(Rejection::wrong_type(field, "a string", v.type_name())),
+        },
+    }
+}
+
+/// An optional descriptive field: strings and numbers as trimmed text;
+/// blank values and other types are treated as absent.
+pub(crate) fn optional_text(value: &Option<Scalar<'_>>) -> Option<String> {
+    let text = value.as_ref()?.text()?;
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Collects an event's identifiers: canonical, junk removed, derived hashes
+/// added, sorted and deduplicated at the end.
+pub(crate) struct Ids<'j> {
+    junk: &'j JunkList,
+    out: Vec<Identifier>,
+}
+
+impl<'j> Ids<'j> {
+    pub(crate) fn new(junk: &'j JunkList) -> Self {
+        Self { junk, out: Vec::with_capacity(8) }
+    }
+
+    /// Adds the field's value as an identifier of `id_type` when it is a
+    /// string or number; other types cannot be identifiers and are ignored.
+    pub(crate) fn add(&mut self, id_type: IdType, value: &Option<Scalar<'_>>) {
+        if let Some(text) = value.as_ref().and_then(Scalar::text) {
+            self.add_str(id_type, &text);
+        }
+    }
+
+    pub(crate) fn add_str(&mut self, id_type: IdType, raw: &str) {
+        canonicalise_into(id_type, raw, self.junk, &mut self.out);
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<Identifier> {
+        self.out.sort_unstable();
+        self.out.dedup();
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Option<Scalar<'_>> {
+        Some(Scalar::Str(Cow::Borrowed(v)))
+    }
+
+    #[test]
+    fn required_str_names_the_fault() {
+        assert_eq!(required_str("event", &None).unwrap_err().reason, "missing required field `event`");
+        assert_eq!(required_str("event", &s("  ")).unwrap_err().reason, "`event` is empty");
+        assert_eq!(required_str("event", &Some(Scalar::Int(3))).unwrap_err().reason, "`event` must be a string, got a number");
+        assert_eq!(required_str("event", &s(" click ")).unwrap(), "click");
+    }
+
+    #[test]
+    fn required_text_accepts_numbers() {
+        assert_eq!(required_text("store_id", &Some(Scalar::Int(1001))).unwrap(), "1001");
+        assert_eq!(required_text("store_id", &Some(Scalar::Bool(true))).unwrap_err().field.as_deref(), Some("store_id"));
+    }
+
+    #[test]
+    fn ids_are_sorted_and_deduplicated() {
+        let junk = JunkList::default();
+        let mut ids = Ids::new(&junk);
+        ids.add(IdType::Openid, &s("b"));
+        ids.add(IdType::Openid, &s("a"));
+        ids.add(IdType::Openid, &s(" a "));
+        ids.add(IdType::Openid, &Some(Scalar::Object));
+        ids.add(IdType::MemberId, &Some(Scalar::Int(42)));
+        let got: Vec<String> = ids.finish().iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["openid:a", "openid:b", "member_id:42"]);
+    }
+}

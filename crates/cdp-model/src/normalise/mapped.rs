@@ -1,0 +1,166 @@
+//! Mapped sources: payloads described by a [`MappedSource`] instead of code.
+//!
+//! Paths are arbitrary, so the message is read as a `serde_json::Value`;
+//! that costs more than the typed reference readers, which is acceptable for
+//! brand-specific feeds.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::fields::{optional_text, required_text, Ids};
+use super::json::{self, ObjectWriter, Scalar};
+use super::time::{self, EpochUnit};
+use super::{amount, transaction, Rejection};
+use crate::event::{CanonicalEvent, Provenance};
+use crate::identifier::JunkList;
+use crate::mapping::{AmountUnit, FieldSource, FieldSpec, MappedSource, TimeFormat};
+use crate::source::SourceKind;
+
+/// Separator of a multi-path `event_id`.
+const ID_JOIN: &str = ":";
+
+pub(crate) fn normalise(
+    map: &MappedSource,
+    raw: &[u8],
+    junk: &JunkList,
+    provenance: &Provenance,
+) -> Result<CanonicalEvent, Rejection> {
+    let root: Value = json::parse_object(json::utf8(raw)?)?;
+    let field = |path: &str| lookup(&root, path).map(scalar);
+
+    let mut event_id = String::new();
+    for (i, path) in map.event_id.paths().iter().enumerate() {
+        if i > 0 {
+            event_id.push_str(ID_JOIN);
+        }
+        event_id.push_str(&required_text(path, &field(path))?);
+    }
+
+    let event_type = event_type(map, &root)?;
+    let t = &map.event_time;
+    let time_value = field(&t.path).ok_or_else(|| Rejection::missing(&t.path))?;
+    let event_time_us = match &t.format {
+        TimeFormat::EpochSeconds => time::epoch(&t.path, &time_value, EpochUnit::Seconds)?,
+        TimeFormat::EpochMillis => time::epoch(&t.path, &time_value, EpochUnit::Millis)?,
+        TimeFormat::EpochMicros => time::epoch(&t.path, &time_value, EpochUnit::Micros)?,
+        TimeFormat::Rfc3339 => time::rfc3339(&t.path, &required_text(&t.path, &Some(time_value))?)?,
+        TimeFormat::Pattern(p) => {
+            time::pattern(&t.path, &required_text(&t.path, &Some(time_value))?, p, t.zone.map(|z| z.0))?
+        }
+    };
+
+    let mut ev = CanonicalEvent::new(event_id, map.name.clone(), event_type, event_time_us, provenance.clone());
+
+    if let Some(a) = &map.amount {
+        // Ads carry a cost in 1/10000 yuan, everything else an amount in fen.
+        let is_ad = map.kind == SourceKind::Ad;
+        let value = match field(&a.path) {
+            None | Some(Scalar::Null) => None,
+            Some(v) => Some(match (a.unit, is_ad) {
+                (AmountUnit::Yuan, false) => amount::money(&a.path, &v, 2)?,
+                (AmountUnit::Yuan, true) => amount::money(&a.path, &v, 4)?,
+                (AmountUnit::Fen, false) => amount::whole(&a.path, &v)?,
+                (AmountUnit::Fen, true) => amount::whole(&a.path, &v)?
+                    .checked_mul(100)
+                    .ok_or_else(|| Rejection::invalid(&a.path, &v.text().unwrap_or_default(), "is too large"))?,
+            }),
+        };
+        if value.is_none() && map.kind == SourceKind::Transaction && ev.event_type == "paid" {
+            return Err(Rejection::new(
+                format!("missing required field `{}` (the amount, required for paid orders)", a.path),
+                Some(&a.path),
+            ));
+        }
+        if is_ad {
+            ev.ad_cost_e4 = value;
+        } else {
+            ev.amount_fen = value;
+        }
+    }
+
+    let opt = |spec: &Option<FieldSpec>| -> Option<String> {
+        match spec.as_ref()?.source()? {
+            FieldSource::Path(p) => optional_text(&field(p)),
+            FieldSource::Constant(v) => Some(v.to_string()),
+        }
+    };
+    ev.currency = opt(&map.currency).map(|c| c.to_ascii_uppercase());
+    if ev.currency.is_none() && map.kind == SourceKind::Transaction {
+        ev.currency = Some("CNY".to_string());
+    }
+    ev.channel = opt(&map.channel);
+    ev.platform = opt(&map.platform);
+    ev.store_id = opt(&map.store_id);
+    ev.guide_id = opt(&map.guide_id);
+    ev.campaign_id = opt(&map.campaign_id);
+    ev.order_id = opt(&map.order_id);
+
+    let mut ids = Ids::new(junk);
+    for (id_type, paths) in &map.identifiers {
+        for path in paths.paths() {
+            match lookup(&root, path) {
+                // A list of ids (several phones of one customer) is common
+                // in CRM exports.
+                Some(Value::Array(items)) => items.iter().for_each(|v| ids.add(*id_type, &Some(scalar(v)))),
+                Some(v) => ids.add(*id_type, &Some(scalar(v))),
+                None => {}
+            }
+        }
+    }
+    ev.identifiers = ids.finish();
+
+    let mut props = ObjectWriter::default();
+    for path in &map.properties {
+        if let Some(v) = lookup(&root, path).filter(|v| !v.is_null()) {
+            props.json(path, &v.to_string());
+        }
+    }
+    ev.properties = props.finish();
+    Ok(ev)
+}
+
+fn event_type(map: &MappedSource, root: &Value) -> Result<String, Rejection> {
+    let (field, sent): (&str, Cow<'_, str>) = match map.event_type.source() {
+        Some(FieldSource::Path(p)) => (p, required_text(p, &lookup(root, p).map(scalar))?.into_owned().into()),
+        Some(FieldSource::Constant(v)) => ("event_type", Cow::Borrowed(v)),
+        None => return Err(Rejection::new("mapping gives no event_type (validate the config)", Some("event_type"))),
+    };
+    let mapped = if map.event_type_map.is_empty() {
+        sent.as_ref()
+    } else {
+        map.event_type_map
+            .get(sent.as_ref())
+            .ok_or_else(|| Rejection::invalid(field, &sent, "is not listed in event_type_map"))?
+    };
+    if map.kind == SourceKind::Transaction {
+        return transaction::status(field, mapped).map(str::to_string);
+    }
+    Ok(mapped.to_string())
+}
+
+/// The value at a dotted path; numeric segments index arrays. `None` when
+/// any step is missing.
+fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(root, |v, seg| match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => a.get(seg.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn scalar(v: &Value) -> Scalar<'_> {
+    match v {
+        Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Scalar::Int(i),
+            (None, Some(u), _) => Scalar::UInt(u),
+            (None, None, Some(f)) => Scalar::Float(f),
+            _ => Scalar::Null,
+        },
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Null => Scalar::Null,
+        Value::Array(_) => Scalar::Array,
+        Value::Object(_) => Scalar::Object,
+    }
+}

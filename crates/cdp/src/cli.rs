@@ -1,0 +1,121 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// A customer data platform pipeline: sources → lake → OneID → profiles,
+/// tags, LTV → ClickHouse.
+#[derive(Debug, Parser)]
+#[command(name = "cdp", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr; the level comes from RUST_LOG (default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Normalise sources into the lake: JSONL files (--input) or Kafka (--kafka / --config).
+    Ingest(IngestArgs),
+    /// Build the identity graph: identity_map and its companions.
+    Resolve(LakeArgs),
+    /// Compute profiles, tags and LTV as of the end of a day (UTC).
+    Build(BuildArgs),
+    /// Load every table into ClickHouse.
+    Load(LoadArgs),
+    /// Run the whole pipeline on a generated world, needing no services.
+    Demo(DemoArgs),
+    /// Write a synthetic world as the four reference sources, with its ground truth.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// A source file: KIND=PATH, KIND one of online, offline, ad, transaction
+    /// or a mapped source of --config; plain or .gz JSONL. Repeatable.
+    #[arg(long, value_name = "KIND=PATH")]
+    pub input: Vec<String>,
+    /// Pipeline config (pipelines/*.toml); CDP__SECTION__KEY variables override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Kafka bootstrap servers: consume the reference topics.
+    #[arg(long)]
+    pub kafka: Option<String>,
+    /// Kafka consumer group.
+    #[arg(long, default_value = "cdp-ingest")]
+    pub group: String,
+    /// Exit once no message has arrived for this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub until_idle: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[arg(long)]
+    pub lake: String,
+    /// Compute as of the end of this day (UTC), YYYY-MM-DD.
+    #[arg(long)]
+    pub as_of: String,
+    /// Time unit of the LTV models.
+    #[arg(long, value_parser = ["day", "week"], default_value = "day")]
+    pub ltv_time_unit: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    #[arg(long)]
+    pub lake: String,
+    /// ClickHouse HTTP URL; user and password from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
+    #[arg(long)]
+    pub clickhouse: String,
+    #[arg(long, default_value = "cdp")]
+    pub database: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Persons in the generated world.
+    #[arg(long, default_value_t = 50_000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to put the world and the lake (default: a new temp folder, kept).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Go through Kafka (not implemented yet).
+    #[arg(long)]
+    pub kafka: Option<String>,
+    /// Load ClickHouse at this URL (not implemented yet).
+    #[arg(long)]
+    pub clickhouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 50_000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl GenerateArgs {
+    pub fn world(&self) -> cdp_generate::WorldConfig {
+        cdp_generate::WorldConfig { persons: self.persons, seed: self.seed, ..Default::default() }
+    }
+}

@@ -31,7 +31,10 @@ impl std::fmt::Debug for ClickHouseConfig {
             .field("url", &self.url)
             .field("database", &self.database)
             .field("user", &self.user)
-            .field("password", &if self.password.is_empty() { "" } else { "***" })
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
             .finish()
     }
 }
@@ -101,9 +104,7 @@ impl ClickHouseConfig {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(ClickHouseError::config(
                 "url",
-                format!(
-                    "must not contain credentials; set {ENV_USER} and {ENV_PASSWORD} instead"
-                ),
+                format!("must not contain credentials; set {ENV_USER} and {ENV_PASSWORD} instead"),
             ));
         }
         if !(url.path().is_empty() || url.path() == "/") || url.query().is_some() {
@@ -168,7 +169,9 @@ mod tests {
             "https://ch.example.com:8443",
             "http://[::1]:8123",
         ] {
-            ClickHouseConfig::new(url).validate().unwrap_or_else(|e| panic!("{url}: {e}"));
+            ClickHouseConfig::new(url)
+                .validate()
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
         }
     }
 
@@ -196,7 +199,10 @@ mod tests {
         assert!(msg.contains(ENV_PASSWORD), "{msg}");
         assert!(!msg.contains("secret"), "password leaked into: {msg}");
         assert_eq!(field_of(&ClickHouseConfig::new("http://h:8123/cdp")), "url");
-        assert_eq!(field_of(&ClickHouseConfig::new("http://h:8123/?database=x")), "url");
+        assert_eq!(
+            field_of(&ClickHouseConfig::new("http://h:8123/?database=x")),
+            "url"
+        );
     }
 
     #[test]
@@ -206,7 +212,10 @@ mod tests {
             assert_eq!(field_of(&cfg), "database", "{bad:?}");
         }
         for good in ["cdp", "_tmp", "cdp_2025"] {
-            ClickHouseConfig::new("http://h:8123").with_database(good).validate().unwrap();
+            ClickHouseConfig::new("http://h:8123")
+                .with_database(good)
+                .validate()
+                .unwrap();
         }
     }
 
@@ -238,6 +247,10 @@ mod tests {
     fn config_errors_are_the_users_fault() {
         let err = ClickHouseConfig::new("ftp://h").validate().unwrap_err();
         assert_eq!(err.fault(), Fault::Config);
-        assert!(err.to_string().starts_with("invalid ClickHouse configuration"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid ClickHouse configuration"),
+            "{err}"
+        );
     }
 }

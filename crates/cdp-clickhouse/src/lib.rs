@@ -60,7 +60,10 @@ pub async fn ensure_database(
     config: &ClickHouseConfig,
 ) -> Result<clickhouse::Client, ClickHouseError> {
     config.validate()?;
-    let sql = format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(&config.database));
+    let sql = format!(
+        "CREATE DATABASE IF NOT EXISTS {}",
+        quote_ident(&config.database)
+    );
     server_client(config)
         .query(&sql)
         .execute()

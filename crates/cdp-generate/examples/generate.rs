@@ -6,9 +6,16 @@ fn main() {
     let out = args.next().unwrap_or_else(|| "world".into());
     let persons = args.next().and_then(|s| s.parse().ok()).unwrap_or(50_000);
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(42);
-    let config = cdp_generate::WorldConfig { persons, seed, ..Default::default() };
+    let config = cdp_generate::WorldConfig {
+        persons,
+        seed,
+        ..Default::default()
+    };
     match cdp_generate::generate(&config, std::path::Path::new(&out)) {
-        Ok(summary) => println!("{}", serde_json::to_string_pretty(&summary).expect("serialises")),
+        Ok(summary) => println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("serialises")
+        ),
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);

@@ -39,10 +39,17 @@ enum Fault {
 }
 
 pub fn emit(ctx: &mut Ctx<'_>, ev: &AdEv) {
-    let Some(revealed) = build(ctx, ev, None) else { return };
+    let Some(revealed) = build(ctx, ev, None) else {
+        return;
+    };
     ctx.accept(Src::Ad, ev.t, revealed);
     if ctx.want_malformed() {
-        let fault = *ctx.rng.pick(&[Fault::NotJson, Fault::MissingClickId, Fault::MissingPlatform, Fault::BadTime]);
+        let fault = *ctx.rng.pick(&[
+            Fault::NotJson,
+            Fault::MissingClickId,
+            Fault::MissingPlatform,
+            Fault::BadTime,
+        ]);
         if build(ctx, ev, Some(fault)).is_some() {
             ctx.reject(Src::Ad, ev.t + 1, matches!(fault, Fault::NotJson));
         }
@@ -85,7 +92,10 @@ fn build(ctx: &mut Ctx<'_>, ev: &AdEv, fault: Option<Fault>) -> Option<u64> {
         );
         match fault {
             Some(Fault::BadTime) => {
-                o.str("event_time", *rng.pick(&["not a time", "unknown", "00:00:00"]));
+                o.str(
+                    "event_time",
+                    rng.pick::<&str>(&["not a time", "unknown", "00:00:00"]),
+                );
             }
             _ if ev.platform == BAIDU => {
                 o.str_with("event_time", |b| push_utc_seconds(b, ev.t));
@@ -195,7 +205,11 @@ fn build(ctx: &mut Ctx<'_>, ev: &AdEv, fault: Option<Fault>) -> Option<u64> {
                 push_uint(b, (unique >> 24) & 0xff);
             });
             o.str_with("ua", |b| {
-                b.extend_from_slice(if me.os == Os::Ios { b"Mozilla/5.0 (iPhone) " } else { b"Mozilla/5.0 (Linux; Android) " });
+                b.extend_from_slice(if me.os == Os::Ios {
+                    b"Mozilla/5.0 (iPhone) "
+                } else {
+                    b"Mozilla/5.0 (Linux; Android) "
+                });
                 b.extend_from_slice(b"AppVer/");
                 push_uint_padded(b, 20 + (unique >> 32) % 9, 2);
             });

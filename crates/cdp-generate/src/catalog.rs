@@ -21,7 +21,14 @@ pub struct Sku {
 }
 
 /// 50 stores across six cities.
-const CITIES: [(&str, usize); 6] = [("SZ", 12), ("GZ", 10), ("SH", 12), ("BJ", 8), ("HZ", 4), ("CD", 4)];
+const CITIES: [(&str, usize); 6] = [
+    ("SZ", 12),
+    ("GZ", 10),
+    ("SH", 12),
+    ("BJ", 8),
+    ("HZ", 4),
+    ("CD", 4),
+];
 
 pub fn stores(seed: u64, keys: &Keys) -> Vec<Store> {
     let mut out = Vec::new();
@@ -45,26 +52,106 @@ pub fn stores(seed: u64, keys: &Keys) -> Vec<Store> {
 }
 
 pub const SKUS: [Sku; 20] = [
-    Sku { sku: "SKU-001", name: "棉柔巾", price_fen: 5990 },
-    Sku { sku: "SKU-002", name: "洗面奶", price_fen: 8900 },
-    Sku { sku: "SKU-003", name: "保湿水", price_fen: 15900 },
-    Sku { sku: "SKU-004", name: "精华液", price_fen: 32900 },
-    Sku { sku: "SKU-005", name: "面霜", price_fen: 26800 },
-    Sku { sku: "SKU-006", name: "防晒乳", price_fen: 12900 },
-    Sku { sku: "SKU-007", name: "面膜10片", price_fen: 9900 },
-    Sku { sku: "SKU-008", name: "卸妆油", price_fen: 11900 },
-    Sku { sku: "SKU-009", name: "身体乳", price_fen: 7900 },
-    Sku { sku: "SKU-010", name: "洗发水", price_fen: 6900 },
-    Sku { sku: "SKU-011", name: "护发素", price_fen: 6900 },
-    Sku { sku: "SKU-012", name: "香氛蜡烛", price_fen: 19900 },
-    Sku { sku: "SKU-013", name: "旅行套装", price_fen: 4990 },
-    Sku { sku: "SKU-014", name: "眼霜", price_fen: 29900 },
-    Sku { sku: "SKU-015", name: "唇膏", price_fen: 3900 },
-    Sku { sku: "SKU-016", name: "护手霜", price_fen: 2900 },
-    Sku { sku: "SKU-017", name: "沐浴露", price_fen: 5900 },
-    Sku { sku: "SKU-018", name: "礼盒", price_fen: 59900 },
-    Sku { sku: "SKU-019", name: "化妆棉", price_fen: 1990 },
-    Sku { sku: "SKU-020", name: "补水喷雾", price_fen: 8800 },
+    Sku {
+        sku: "SKU-001",
+        name: "棉柔巾",
+        price_fen: 5990,
+    },
+    Sku {
+        sku: "SKU-002",
+        name: "洗面奶",
+        price_fen: 8900,
+    },
+    Sku {
+        sku: "SKU-003",
+        name: "保湿水",
+        price_fen: 15900,
+    },
+    Sku {
+        sku: "SKU-004",
+        name: "精华液",
+        price_fen: 32900,
+    },
+    Sku {
+        sku: "SKU-005",
+        name: "面霜",
+        price_fen: 26800,
+    },
+    Sku {
+        sku: "SKU-006",
+        name: "防晒乳",
+        price_fen: 12900,
+    },
+    Sku {
+        sku: "SKU-007",
+        name: "面膜10片",
+        price_fen: 9900,
+    },
+    Sku {
+        sku: "SKU-008",
+        name: "卸妆油",
+        price_fen: 11900,
+    },
+    Sku {
+        sku: "SKU-009",
+        name: "身体乳",
+        price_fen: 7900,
+    },
+    Sku {
+        sku: "SKU-010",
+        name: "洗发水",
+        price_fen: 6900,
+    },
+    Sku {
+        sku: "SKU-011",
+        name: "护发素",
+        price_fen: 6900,
+    },
+    Sku {
+        sku: "SKU-012",
+        name: "香氛蜡烛",
+        price_fen: 19900,
+    },
+    Sku {
+        sku: "SKU-013",
+        name: "旅行套装",
+        price_fen: 4990,
+    },
+    Sku {
+        sku: "SKU-014",
+        name: "眼霜",
+        price_fen: 29900,
+    },
+    Sku {
+        sku: "SKU-015",
+        name: "唇膏",
+        price_fen: 3900,
+    },
+    Sku {
+        sku: "SKU-016",
+        name: "护手霜",
+        price_fen: 2900,
+    },
+    Sku {
+        sku: "SKU-017",
+        name: "沐浴露",
+        price_fen: 5900,
+    },
+    Sku {
+        sku: "SKU-018",
+        name: "礼盒",
+        price_fen: 59900,
+    },
+    Sku {
+        sku: "SKU-019",
+        name: "化妆棉",
+        price_fen: 1990,
+    },
+    Sku {
+        sku: "SKU-020",
+        name: "补水喷雾",
+        price_fen: 8800,
+    },
 ];
 
 /// Live codes (渠道活码) for online acquisition.
@@ -99,12 +186,20 @@ pub const COUPONS: [(&str, i64, i64); 4] = [
     ("VIP15", 1500, 8000),
 ];
 
-pub const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
-pub const GIVEN: [&str; 12] = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "婷", "杰"];
-pub const PINYIN: [&str; 12] = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun"];
+pub const SURNAMES: [&str; 12] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
+];
+pub const GIVEN: [&str; 12] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "婷", "杰",
+];
+pub const PINYIN: [&str; 12] = [
+    "wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun",
+];
 pub const EMAIL_DOMAINS: [&str; 5] = ["qq.com", "163.com", "126.com", "gmail.com", "outlook.com"];
 
-pub const UA_MINI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) MicroMessenger/8.0.47 MiniProgram";
+pub const UA_MINI: &str =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) MicroMessenger/8.0.47 MiniProgram";
 pub const UA_IOS: &str = "BrandApp/5.2.1 (iPhone; iOS 17.4; Scale/3.00)";
 pub const UA_ANDROID: &str = "BrandApp/5.2.1 (Linux; Android 13; V2254A)";
-pub const UA_H5: &str = "Mozilla/5.0 (Linux; Android 12) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36";
+pub const UA_H5: &str =
+    "Mozilla/5.0 (Linux; Android 12) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36";

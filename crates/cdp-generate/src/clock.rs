@@ -153,7 +153,10 @@ mod tests {
         let mut ms = -86_400_000i64 * 400;
         while ms < 4_102_444_800_000 {
             let ours = s(|b| push_utc_millis(b, ms));
-            let theirs = DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let theirs = DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
             assert_eq!(ours, theirs);
             ms += 86_400_000 * 7 + 3_601_234;
         }
@@ -162,14 +165,23 @@ mod tests {
     #[test]
     fn local_formats_are_utc_plus_eight() {
         // 2026-11-20T06:33:05Z is 14:33:05 in Shanghai.
-        let ms = DateTime::parse_from_rfc3339("2026-11-20T06:33:05.123Z").unwrap().timestamp_millis();
+        let ms = DateTime::parse_from_rfc3339("2026-11-20T06:33:05.123Z")
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(s(|b| push_local_dash(b, ms)), "2026-11-20 14:33:05");
         assert_eq!(s(|b| push_local_slash(b, ms)), "2026/11/20 14:33");
-        assert_eq!(s(|b| push_shanghai_rfc3339(b, ms)), "2026-11-20T14:33:05+08:00");
+        assert_eq!(
+            s(|b| push_shanghai_rfc3339(b, ms)),
+            "2026-11-20T14:33:05+08:00"
+        );
         assert_eq!(s(|b| push_utc_seconds(b, ms)), "2026-11-20T06:33:05Z");
         assert_eq!(s(|b| push_local_yyyymmdd(b, ms)), "20261120");
-        let local = NaiveDateTime::parse_from_str("2026-11-20 14:33:05", "%Y-%m-%d %H:%M:%S").unwrap();
-        assert_eq!(local.and_utc().timestamp_millis() - SHANGHAI_OFFSET_MS, ms - 123);
+        let local =
+            NaiveDateTime::parse_from_str("2026-11-20 14:33:05", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            local.and_utc().timestamp_millis() - SHANGHAI_OFFSET_MS,
+            ms - 123
+        );
     }
 
     #[test]

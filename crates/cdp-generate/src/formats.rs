@@ -6,10 +6,21 @@ use rand::rngs::SmallRng;
 use crate::rng::Draw;
 
 /// Junk strings sent instead of a value (contract §3, all of them junk).
-pub const JUNK: [&str; 9] = ["null", "undefined", "", "None", "unknown", "(null)", "0", "-1", " "];
+pub const JUNK: [&str; 9] = [
+    "null",
+    "undefined",
+    "",
+    "None",
+    "unknown",
+    "(null)",
+    "0",
+    "-1",
+    " ",
+];
 
 /// Mobiles clerks type when a customer declines to give one (contract §1).
-pub const PLACEHOLDER_MOBILES: [&str; 4] = ["13800000000", "00000000000", "11111111111", "12345678901"];
+pub const PLACEHOLDER_MOBILES: [&str; 4] =
+    ["13800000000", "00000000000", "11111111111", "12345678901"];
 
 /// The all-zero IDFA of iOS "limit ad tracking".
 pub const ZERO_IDFA: &str = "00000000-0000-0000-0000-000000000000";
@@ -17,7 +28,7 @@ pub const ZERO_IDFA: &str = "00000000-0000-0000-0000-000000000000";
 pub const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 pub fn junk(rng: &mut SmallRng) -> &'static str {
-    *rng.pick(&JUNK)
+    rng.pick::<&str>(&JUNK)
 }
 
 fn grouped(out: &mut Vec<u8>, d: &[u8; 11], sep: u8) {
@@ -127,7 +138,11 @@ mod tests {
                 let mut b = Vec::new();
                 f(&mut b, &d, &mut rng);
                 let digits: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
-                let national = if digits.len() == 13 { &digits[2..] } else { &digits[..] };
+                let national = if digits.len() == 13 {
+                    &digits[2..]
+                } else {
+                    &digits[..]
+                };
                 assert_eq!(national, &d[..], "{}", String::from_utf8_lossy(&b));
                 spellings.insert(b);
             }
@@ -141,7 +156,10 @@ mod tests {
         for _ in 0..100 {
             let mut b = Vec::new();
             push_email_raw(&mut b, "li_3k@qq.com", &mut rng);
-            assert_eq!(String::from_utf8(b).unwrap().trim().to_lowercase(), "li_3k@qq.com");
+            assert_eq!(
+                String::from_utf8(b).unwrap().trim().to_lowercase(),
+                "li_3k@qq.com"
+            );
         }
     }
 
@@ -149,7 +167,17 @@ mod tests {
     fn junk_is_junk_by_the_contract_rules() {
         for j in JUNK {
             let t = j.trim().to_ascii_lowercase();
-            assert!(["", "null", "none", "unknown", "undefined", "(null)", "0", "-1"].contains(&t.as_str()));
+            assert!([
+                "",
+                "null",
+                "none",
+                "unknown",
+                "undefined",
+                "(null)",
+                "0",
+                "-1"
+            ]
+            .contains(&t.as_str()));
         }
     }
 }

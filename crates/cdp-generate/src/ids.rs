@@ -50,12 +50,12 @@ const MEMBER_SPACE: u128 = 10_000_000_000;
 
 impl Keys {
     pub fn new(seed: u64) -> Self {
-        let k = mix64(seed ^ 0x5eed_1d5);
+        let k = mix64(seed ^ 0x05ee_d1d5);
         // Multipliers coprime with 2 and 5 make the affine maps bijective on
         // the decimal spaces.
         let coprime = |x: u64| {
             let mut m = (x | 1) as u128;
-            if m % 5 == 0 {
+            if matches!(m % 5, 0) {
                 m += 2;
             }
             m
@@ -183,7 +183,11 @@ pub struct Phone {
 
 impl Phone {
     pub fn new(digits: [u8; 11]) -> Self {
-        Self { md5: md5_hex(&digits), sha256: sha256_hex(&digits), digits }
+        Self {
+            md5: md5_hex(&digits),
+            sha256: sha256_hex(&digits),
+            digits,
+        }
     }
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.digits).expect("digits are ASCII")
@@ -209,15 +213,24 @@ impl Device {
         match os {
             Os::Ios => {
                 let idfa = uuid(keys.unique(kind, owner, 0), true);
-                Self { idfa_md5: Some(md5_hex(idfa.as_bytes())), idfa: Some(idfa), ..Self::default() }
+                Self {
+                    idfa_md5: Some(md5_hex(idfa.as_bytes())),
+                    idfa: Some(idfa),
+                    ..Self::default()
+                }
             }
             Os::Android => {
                 let oaid = uuid(keys.unique(kind, owner, 1), false);
                 let mut android_id = Vec::with_capacity(16);
-                push_hex(&mut android_id, &keys.unique(kind, owner, 2).to_be_bytes(), false);
+                push_hex(
+                    &mut android_id,
+                    &keys.unique(kind, owner, 2).to_be_bytes(),
+                    false,
+                );
                 let imei_md5 = with_imei.then(|| {
                     // 15 digits starting 86 (a Chinese TAC), from the unique number.
-                    let imei = format!("86{:013}", keys.unique(kind, owner, 3) % 10_000_000_000_000);
+                    let imei =
+                        format!("86{:013}", keys.unique(kind, owner, 3) % 10_000_000_000_000);
                     md5_hex(imei.as_bytes())
                 });
                 Self {
@@ -257,7 +270,8 @@ mod tests {
     #[test]
     fn member_cards_are_unique() {
         let keys = Keys::new(7);
-        let cards: std::collections::HashSet<_> = (0..20_000).map(|p| keys.member_card(p)).collect();
+        let cards: std::collections::HashSet<_> =
+            (0..20_000).map(|p| keys.member_card(p)).collect();
         assert_eq!(cards.len(), 20_000);
         assert!(cards.iter().all(|c| c.len() == 11 && c.starts_with('M')));
     }

@@ -13,7 +13,11 @@ pub struct Obj<'a> {
 impl<'a> Obj<'a> {
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
-        Self { out, comma: [false; 8], depth: 0 }
+        Self {
+            out,
+            comma: [false; 8],
+            depth: 0,
+        }
     }
 
     fn sep(&mut self) {
@@ -193,7 +197,13 @@ mod tests {
         let mut o = Obj::new(&mut buf);
         o.str("a", "x\"y\\z\n").int("n", -12).null("z");
         o.open_obj("u").str("p", "1").close_obj();
-        o.open_arr("items").open_elem().int("q", 1).close_obj().open_elem().close_obj().close_arr();
+        o.open_arr("items")
+            .open_elem()
+            .int("q", 1)
+            .close_obj()
+            .open_elem()
+            .close_obj()
+            .close_arr();
         o.str_with("h", |b| push_hex(b, &[0xab, 0x01], true));
         o.finish();
         let v: serde_json::Value = serde_json::from_slice(&buf).expect("valid JSON");

@@ -1,11 +1,25 @@
 //! `cdp generate`: a synthetic private-domain retail world written as the
 //! four reference sources (contract §1) with every feed mistake the contract
-//! lists, plus its ground truth (who owns which canonical identifier, net
-//! revenue per person, malformed and duplicate counts per source).
+//! lists, plus its ground truth.
+//!
+//! Output directory:
+//! - `online.jsonl`, `offline.jsonl`, `ad.jsonl`, `transaction.jsonl`: one
+//!   JSON object per line, field names as in the contract;
+//! - `truth/identifiers.csv` (`person_id,id_type,id_value`): every canonical
+//!   identifier (derived hashes included) the pipeline can extract from each
+//!   person's *accepted* lines; junk never appears; household tablet ids are
+//!   listed under every member who used them; store phones under nobody;
+//! - `truth/shared_identifiers.csv` (`id_type,id_value,reason`): tablet ids
+//!   (`household_tablet`) and store phones with their hashes (`store_phone`);
+//! - `truth/revenue.csv` (`person_id,net_revenue_fen,orders_paid,orders_refunded`)
+//!   for every person with an accepted transaction line;
+//! - `truth/summary.json`: the [`WorldSummary`]; for every source,
+//!   accepted = lines − malformed − duplicates exactly.
 //!
 //! Deterministic for a seed: every person is simulated from its own
-//! generator, persons are processed in fixed blocks, and the blocks'
-//! output is concatenated in order, whatever the number of threads.
+//! generator, persons are processed in fixed blocks, and the blocks' output
+//! is concatenated in order, whatever the number of threads. Only
+//! `elapsed_ms` in `summary.json` changes between runs.
 
 mod ad;
 mod catalog;

@@ -42,13 +42,21 @@ enum Fault {
 }
 
 pub fn emit(ctx: &mut Ctx<'_>, ev: &OfflineEv) {
-    let Some(revealed) = build(ctx, ev, None) else { return };
+    let Some(revealed) = build(ctx, ev, None) else {
+        return;
+    };
     if ev.mobile == Mobile::StorePhone {
         ctx.store_phones_used |= 1 << ev.store;
     }
     ctx.accept(Src::Offline, ev.t, revealed);
     if ctx.want_malformed() {
-        let faults = [Fault::NotJson, Fault::MissingRecordId, Fault::MissingStoreId, Fault::MissingOccurredAt, Fault::BadTime];
+        let faults = [
+            Fault::NotJson,
+            Fault::MissingRecordId,
+            Fault::MissingStoreId,
+            Fault::MissingOccurredAt,
+            Fault::BadTime,
+        ];
         let fault = *ctx.rng.pick(&faults);
         if build(ctx, ev, Some(fault)).is_some() {
             ctx.reject(Src::Offline, ev.t + 1, matches!(fault, Fault::NotJson));
@@ -83,7 +91,10 @@ fn build(ctx: &mut Ctx<'_>, ev: &OfflineEv, fault: Option<Fault>) -> Option<u64>
         match fault {
             Some(Fault::MissingOccurredAt) => {}
             Some(Fault::BadTime) => {
-                o.str("occurred_at", *rng.pick(&["待补录", "00:00", "2026-13-45 25:61:00"]));
+                o.str(
+                    "occurred_at",
+                    rng.pick::<&str>(&["待补录", "00:00", "2026-13-45 25:61:00"]),
+                );
             }
             _ if store.slash_dates => {
                 o.str_with("occurred_at", |b| push_local_slash(b, ev.t));
@@ -105,11 +116,13 @@ fn build(ctx: &mut Ctx<'_>, ev: &OfflineEv, fault: Option<Fault>) -> Option<u64>
         match ev.mobile {
             Mobile::None => {}
             Mobile::Own(k) => {
-                o.str_with("mobile", |b| push_phone_offline(b, &me.phones[k].digits, rng));
+                o.str_with("mobile", |b| {
+                    push_phone_offline(b, &me.phones[k].digits, rng)
+                });
                 revealed |= slot::phone(k);
             }
             Mobile::Placeholder => {
-                o.str("mobile", *rng.pick(&PLACEHOLDER_MOBILES));
+                o.str("mobile", rng.pick::<&str>(&PLACEHOLDER_MOBILES));
             }
             Mobile::StorePhone => {
                 o.str_with("mobile", |b| b.extend_from_slice(&store.phone));

@@ -1,7 +1,7 @@
 //! `online.jsonl` lines (tracking SDK), with the SDK mistakes of contract §1.
 
 use crate::catalog::{self, PAGES, SKUS};
-use crate::formats::{push_phone_online, push_email_raw, junk};
+use crate::formats::{junk, push_email_raw, push_phone_online};
 use rand::rngs::SmallRng;
 
 use crate::ids::{uuid, Kind, Os};
@@ -59,10 +59,17 @@ enum Fault {
 /// Builds the line, files it as accepted, and sometimes adds a malformed
 /// sibling (a fresh line with the same content and one fault).
 pub fn emit(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>) {
-    let Some(revealed) = build(ctx, ev, None) else { return };
+    let Some(revealed) = build(ctx, ev, None) else {
+        return;
+    };
     ctx.accept(Src::Online, ev.ts, revealed);
     if ctx.want_malformed() {
-        let fault = *ctx.rng.pick(&[Fault::NotJson, Fault::MissingTs, Fault::MissingEvent, Fault::BadTs]);
+        let fault = *ctx.rng.pick(&[
+            Fault::NotJson,
+            Fault::MissingTs,
+            Fault::MissingEvent,
+            Fault::BadTs,
+        ]);
         if build(ctx, ev, Some(fault)).is_some() {
             ctx.reject(Src::Online, ev.ts + 1, matches!(fault, Fault::NotJson));
         }
@@ -77,7 +84,14 @@ fn build(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>, fault: Option<Fault>) -> Option<u
     let rng = &mut ctx.rng;
     let me = &ctx.me;
     let (platform, old_sdk) = match (&ctx.tablet, ev.on_tablet) {
-        (Some(t), true) => (if t.os == Os::Ios { Platform::Ios } else { Platform::Android }, false),
+        (Some(t), true) => (
+            if t.os == Os::Ios {
+                Platform::Ios
+            } else {
+                Platform::Android
+            },
+            false,
+        ),
         _ => (me.platform, me.old_sdk),
     };
     let unique = ctx.w.keys.unique(Kind::EventId, ctx.pid, seq);
@@ -92,7 +106,10 @@ fn build(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>, fault: Option<Fault>) -> Option<u
         match fault {
             Some(Fault::MissingTs) => {}
             Some(Fault::BadTs) => {
-                o.str("ts", *rng.pick(&["yesterday", "--", "刚刚", "ts_unknown"]));
+                o.str(
+                    "ts",
+                    rng.pick::<&str>(&["yesterday", "--", "刚刚", "ts_unknown"]),
+                );
             }
             _ => {
                 // Mostly epoch ms; some SDKs send seconds, some a numeric string.
@@ -106,7 +123,10 @@ fn build(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>, fault: Option<Fault>) -> Option<u
         }
         o.str("platform", platform.name());
         if ev.on_tablet {
-            let t = ctx.tablet.as_ref().expect("tablet events only for household members");
+            let t = ctx
+                .tablet
+                .as_ref()
+                .expect("tablet events only for household members");
             o.str("anonymous_id", &t.anon);
             revealed |= slot::TABLET_ANON;
         } else if rng.chance(0.01) {
@@ -151,7 +171,12 @@ fn build(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>, fault: Option<Fault>) -> Option<u
             _ => {
                 // Some SDK versions send the whole `user` object with nulls.
                 if rng.chance(0.25) {
-                    o.open_obj("user").null("openid").null("unionid").null("phone").null("member_id").null("email");
+                    o.open_obj("user")
+                        .null("openid")
+                        .null("unionid")
+                        .null("phone")
+                        .null("member_id")
+                        .null("email");
                     o.close_obj();
                 }
             }
@@ -229,7 +254,8 @@ fn build(ctx: &mut Ctx<'_>, ev: &OnlineEv<'_>, fault: Option<Fault>) -> Option<u
                 o.str("title", PAGES[ev.page].1);
             }
             Props::Sku(s) => {
-                o.str("sku", SKUS[s].sku).str_with("price", |b| crate::json::push_yuan(b, SKUS[s].price_fen));
+                o.str("sku", SKUS[s].sku)
+                    .str_with("price", |b| crate::json::push_yuan(b, SKUS[s].price_fen));
             }
             Props::Cart(s, q) => {
                 o.str("sku", SKUS[s].sku).int("qty", q as i64);

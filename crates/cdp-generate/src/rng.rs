@@ -16,7 +16,9 @@ pub fn mix64(mut z: u64) -> u64 {
 
 /// The generator of one person (or of any other seeded entity, via `salt`).
 pub fn seeded(seed: u64, salt: u64, id: u64) -> SmallRng {
-    SmallRng::seed_from_u64(mix64(seed ^ mix64(salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix64(id))))
+    SmallRng::seed_from_u64(mix64(
+        seed ^ mix64(salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix64(id)),
+    ))
 }
 
 /// Convenience draws used everywhere in the simulation.

@@ -17,14 +17,21 @@ use crate::{life, GenerateError, SourceCounts, WorldConfig, WorldSummary};
 
 /// Persons per block (a multiple of the household group size).
 pub const BLOCK: u64 = 8192;
-const _: () = assert!(BLOCK % HOUSEHOLD_GROUP == 0);
+const _: () = assert!(matches!(BLOCK % HOUSEHOLD_GROUP, 0));
 
 const IDENTIFIERS_HEADER: &str = "person_id,id_type,id_value\n";
 const REVENUE_HEADER: &str = "person_id,net_revenue_fen,orders_paid,orders_refunded\n";
 const SHARED_HEADER: &str = "id_type,id_value,reason\n";
 
 /// The files one worker writes; index = `Src as usize`, then truth files.
-const OUTPUTS: [&str; 6] = ["online.jsonl", "offline.jsonl", "ad.jsonl", "transaction.jsonl", "truth/identifiers.csv", "truth/revenue.csv"];
+const OUTPUTS: [&str; 6] = [
+    "online.jsonl",
+    "offline.jsonl",
+    "ad.jsonl",
+    "transaction.jsonl",
+    "truth/identifiers.csv",
+    "truth/revenue.csv",
+];
 
 struct WorkerResult {
     counts: [Counts; 4],
@@ -34,14 +41,22 @@ struct WorkerResult {
 
 pub fn generate(config: &WorldConfig, out_dir: &Path) -> Result<WorldSummary, GenerateError> {
     // Two cores is the target machine; more threads only help on bigger ones.
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8) as u64;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8) as u64;
     generate_with_threads(config, out_dir, threads)
 }
 
-pub(crate) fn generate_with_threads(config: &WorldConfig, out_dir: &Path, threads: u64) -> Result<WorldSummary, GenerateError> {
+pub(crate) fn generate_with_threads(
+    config: &WorldConfig,
+    out_dir: &Path,
+    threads: u64,
+) -> Result<WorldSummary, GenerateError> {
     let started = Instant::now();
     if config.days == 0 {
-        return Err(GenerateError::InvalidConfig("days must be at least 1".into()));
+        return Err(GenerateError::InvalidConfig(
+            "days must be at least 1".into(),
+        ));
     }
     if config.persons > MAX_PERSONS {
         return Err(GenerateError::InvalidConfig(format!(
@@ -68,7 +83,10 @@ pub(crate) fn generate_with_threads(config: &WorldConfig, out_dir: &Path, thread
                 scope.spawn(move || worker(world, first..last, &paths, w == 0, done))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(Err(GenerateError::WorkerPanicked))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(GenerateError::WorkerPanicked)))
+            .collect()
     });
 
     let mut counts = [Counts::default(); 4];
@@ -86,7 +104,11 @@ pub(crate) fn generate_with_threads(config: &WorldConfig, out_dir: &Path, thread
         let parts: Vec<PathBuf> = (0..threads).map(|w| part(w, name)).collect();
         concatenate(&parts, &out_dir.join(name))?;
     }
-    write_shared(&world, store_phones_used, &truth_dir.join("shared_identifiers.csv"))?;
+    write_shared(
+        &world,
+        store_phones_used,
+        &truth_dir.join("shared_identifiers.csv"),
+    )?;
 
     let mut sources: Vec<SourceCounts> = Src::ALL
         .iter()
@@ -112,7 +134,11 @@ pub(crate) fn generate_with_threads(config: &WorldConfig, out_dir: &Path, thread
     let path = truth_dir.join("summary.json");
     let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     fs::write(&path, json).map_err(|e| GenerateError::io(&path, e))?;
-    tracing::info!(elapsed_ms = summary.elapsed_ms, truth_identifiers = truth_rows, "world written");
+    tracing::info!(
+        elapsed_ms = summary.elapsed_ms,
+        truth_identifiers = truth_rows,
+        "world written"
+    );
     Ok(summary)
 }
 
@@ -130,7 +156,9 @@ fn worker(
     let mut identifiers = TextOut::create(&paths[4])?;
     let mut revenue = TextOut::create(&paths[5])?;
     if first_worker {
-        identifiers.buf.extend_from_slice(IDENTIFIERS_HEADER.as_bytes());
+        identifiers
+            .buf
+            .extend_from_slice(IDENTIFIERS_HEADER.as_bytes());
         revenue.buf.extend_from_slice(REVENUE_HEADER.as_bytes());
     }
     let mut lines: [PersonLines; 4] = Default::default();
@@ -175,7 +203,12 @@ fn worker(
         let before = done.fetch_add(to - from, Ordering::Relaxed);
         let after = before + (to - from);
         if after * 10 / total != before * 10 / total {
-            tracing::info!(persons_done = after, of = world.persons, "generating: {}%", after * 100 / total);
+            tracing::info!(
+                persons_done = after,
+                of = world.persons,
+                "generating: {}%",
+                after * 100 / total
+            );
         }
     }
     let mut counts = [Counts::default(); 4];
@@ -184,7 +217,11 @@ fn worker(
     }
     identifiers.finish()?;
     revenue.finish()?;
-    Ok(WorkerResult { counts, truth_rows, store_phones_used })
+    Ok(WorkerResult {
+        counts,
+        truth_rows,
+        store_phones_used,
+    })
 }
 
 /// A CSV part file filled through a byte buffer.
@@ -197,18 +234,28 @@ struct TextOut {
 impl TextOut {
     fn create(path: &Path) -> Result<Self, GenerateError> {
         let f = File::create(path).map_err(|e| GenerateError::io(path, e))?;
-        Ok(Self { path: path.to_path_buf(), file: BufWriter::with_capacity(1 << 20, f), buf: Vec::with_capacity(1 << 16) })
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: BufWriter::with_capacity(1 << 20, f),
+            buf: Vec::with_capacity(1 << 16),
+        })
     }
     fn flush_if_large(&mut self) -> Result<(), GenerateError> {
         if self.buf.len() >= 1 << 16 {
-            self.file.write_all(&self.buf).map_err(|e| GenerateError::io(&self.path, e))?;
+            self.file
+                .write_all(&self.buf)
+                .map_err(|e| GenerateError::io(&self.path, e))?;
             self.buf.clear();
         }
         Ok(())
     }
     fn finish(mut self) -> Result<(), GenerateError> {
-        self.file.write_all(&self.buf).map_err(|e| GenerateError::io(&self.path, e))?;
-        self.file.flush().map_err(|e| GenerateError::io(&self.path, e))
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| GenerateError::io(&self.path, e))?;
+        self.file
+            .flush()
+            .map_err(|e| GenerateError::io(&self.path, e))
     }
 }
 
@@ -219,7 +266,10 @@ fn concatenate(parts: &[PathBuf], dest: &Path) -> Result<(), GenerateError> {
     if parts.len() == 1 {
         return Ok(());
     }
-    let mut out = OpenOptions::new().append(true).open(dest).map_err(|e| GenerateError::io(dest, e))?;
+    let mut out = OpenOptions::new()
+        .append(true)
+        .open(dest)
+        .map_err(|e| GenerateError::io(dest, e))?;
     for p in &parts[1..] {
         let mut input = File::open(p).map_err(|e| GenerateError::io(p, e))?;
         std::io::copy(&mut input, &mut out).map_err(|e| GenerateError::io(dest, e))?;
@@ -239,7 +289,11 @@ fn write_shared(world: &World, store_phones_used: u64, path: &Path) -> Result<()
     }
     for (i, store) in world.stores.iter().enumerate() {
         if store_phones_used & (1 << i) != 0 {
-            truth::write_shared_phone(&mut buf, &crate::ids::Phone::new(store.phone), "store_phone");
+            truth::write_shared_phone(
+                &mut buf,
+                &crate::ids::Phone::new(store.phone),
+                "store_phone",
+            );
         }
     }
     fs::write(path, buf).map_err(|e| GenerateError::io(path, e))
@@ -251,32 +305,61 @@ mod tests {
 
     #[test]
     fn output_does_not_depend_on_the_thread_count() {
-        let config = WorldConfig { persons: BLOCK * 2 + 100, seed: 9, ..WorldConfig::default() };
+        let config = WorldConfig {
+            persons: BLOCK * 2 + 100,
+            seed: 9,
+            ..WorldConfig::default()
+        };
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let sa = generate_with_threads(&config, a.path(), 1).unwrap();
         let sb = generate_with_threads(&config, b.path(), 3).unwrap();
-        for name in OUTPUTS.iter().copied().chain(["truth/shared_identifiers.csv"]) {
+        for name in OUTPUTS
+            .iter()
+            .copied()
+            .chain(["truth/shared_identifiers.csv"])
+        {
             let x = fs::read(a.path().join(name)).unwrap();
             assert!(!x.is_empty());
-            assert!(x == fs::read(b.path().join(name)).unwrap(), "{name} depends on the thread count");
+            assert!(
+                x == fs::read(b.path().join(name)).unwrap(),
+                "{name} depends on the thread count"
+            );
         }
         assert_eq!(sa.truth_identifiers, sb.truth_identifiers);
         // No part files are left behind.
-        let leftovers: Vec<_> = fs::read_dir(b.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".part")).collect();
+        let leftovers: Vec<_> = fs::read_dir(b.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".part"))
+            .collect();
         assert!(leftovers.is_empty());
     }
 
     #[test]
     fn refuses_an_empty_calendar() {
         let dir = tempfile::tempdir().unwrap();
-        let err = generate(&WorldConfig { days: 0, ..WorldConfig::default() }, dir.path()).unwrap_err();
+        let err = generate(
+            &WorldConfig {
+                days: 0,
+                ..WorldConfig::default()
+            },
+            dir.path(),
+        )
+        .unwrap_err();
         assert!(matches!(err, GenerateError::InvalidConfig(_)));
     }
 
     #[test]
     fn zero_persons_gives_empty_sources_with_headers() {
         let dir = tempfile::tempdir().unwrap();
-        let s = generate(&WorldConfig { persons: 0, ..WorldConfig::default() }, dir.path()).unwrap();
+        let s = generate(
+            &WorldConfig {
+                persons: 0,
+                ..WorldConfig::default()
+            },
+            dir.path(),
+        )
+        .unwrap();
         assert!(s.sources.iter().all(|c| c.lines == 0));
         let ids = fs::read_to_string(dir.path().join("truth/identifiers.csv")).unwrap();
         assert_eq!(ids, IDENTIFIERS_HEADER);

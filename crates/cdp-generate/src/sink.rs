@@ -40,13 +40,23 @@ impl PersonLines {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(line);
         let end = self.buf.len() as u32;
-        self.entries.push(Entry { key, start, end, kind });
+        self.entries.push(Entry {
+            key,
+            start,
+            end,
+            kind,
+        });
         (start, end)
     }
 
     /// Another delivery of bytes already pushed (a producer retry).
     pub fn push_again(&mut self, key: i64, span: (u32, u32), kind: LineKind) {
-        self.entries.push(Entry { key, start: span.0, end: span.1, kind });
+        self.entries.push(Entry {
+            key,
+            start: span.0,
+            end: span.1,
+            kind,
+        });
     }
 
     #[cfg(test)]
@@ -86,7 +96,12 @@ pub struct SourceOut {
 impl SourceOut {
     pub fn create(path: PathBuf) -> Result<Self, GenerateError> {
         let file = File::create(&path).map_err(|e| GenerateError::io(&path, e))?;
-        Ok(Self { writer: BufWriter::with_capacity(1 << 20, file), path, late: Vec::new(), counts: Counts::default() })
+        Ok(Self {
+            writer: BufWriter::with_capacity(1 << 20, file),
+            path,
+            late: Vec::new(),
+            counts: Counts::default(),
+        })
     }
 
     /// Writes a person's lines in time order (ties keep generation order).
@@ -106,8 +121,12 @@ impl SourceOut {
                     continue;
                 }
             }
-            self.writer.write_all(bytes).map_err(|err| GenerateError::io(&self.path, err))?;
-            self.writer.write_all(b"\n").map_err(|err| GenerateError::io(&self.path, err))?;
+            self.writer
+                .write_all(bytes)
+                .map_err(|err| GenerateError::io(&self.path, err))?;
+            self.writer
+                .write_all(b"\n")
+                .map_err(|err| GenerateError::io(&self.path, err))?;
         }
         lines.clear();
         Ok(())
@@ -115,14 +134,18 @@ impl SourceOut {
 
     /// Releases the held-back retries at the end of a block.
     pub fn end_block(&mut self) -> Result<(), GenerateError> {
-        self.writer.write_all(&self.late).map_err(|e| GenerateError::io(&self.path, e))?;
+        self.writer
+            .write_all(&self.late)
+            .map_err(|e| GenerateError::io(&self.path, e))?;
         self.late.clear();
         Ok(())
     }
 
     pub fn finish(mut self) -> Result<Counts, GenerateError> {
         self.end_block()?;
-        self.writer.flush().map_err(|e| GenerateError::io(&self.path, e))?;
+        self.writer
+            .flush()
+            .map_err(|e| GenerateError::io(&self.path, e))?;
         Ok(self.counts)
     }
 }
@@ -147,7 +170,17 @@ mod tests {
         assert_eq!(p.bytes(c), b"c");
         out.write_person(&mut p).unwrap();
         let counts = out.finish().unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nbad\nb\nb\nc\nb\n");
-        assert_eq!(counts, Counts { lines: 6, malformed: 1, duplicates: 2 });
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "a\nbad\nb\nb\nc\nb\n"
+        );
+        assert_eq!(
+            counts,
+            Counts {
+                lines: 6,
+                malformed: 1,
+                duplicates: 2
+            }
+        );
     }
 }

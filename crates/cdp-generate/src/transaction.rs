@@ -35,10 +35,14 @@ pub struct Order {
 
 impl Order {
     fn subtotal(&self) -> i64 {
-        self.items.iter().map(|&(s, q)| SKUS[s].price_fen * q as i64).sum()
+        self.items
+            .iter()
+            .map(|&(s, q)| SKUS[s].price_fen * q as i64)
+            .sum()
     }
     fn discount(&self) -> i64 {
-        self.coupon.map_or(0, |(_, d)| d.min(self.subtotal() - 100).max(0))
+        self.coupon
+            .map_or(0, |(_, d)| d.min(self.subtotal() - 100).max(0))
     }
     pub fn total(&self) -> i64 {
         self.subtotal() - self.discount()
@@ -72,7 +76,9 @@ pub fn emit(ctx: &mut Ctx<'_>, order: &Order) {
         }
         return;
     }
-    let Some(r) = build(ctx, order, no, Status::Paid, order.t, None) else { return };
+    let Some(r) = build(ctx, order, no, Status::Paid, order.t, None) else {
+        return;
+    };
     ctx.accept(Src::Transaction, order.t, r);
     ctx.revenue.has_transactions = true;
     ctx.revenue.net_fen += order.total();
@@ -82,7 +88,11 @@ pub fn emit(ctx: &mut Ctx<'_>, order: &Order) {
         if let Some(r) = build(ctx, order, no, Status::Refunded, refund_t, None) {
             // A refund message that overtakes its payment is filed just
             // before the payment line; its `updated_at` stays the refund time.
-            let key = if ctx.rng.chance(REFUND_FIRST_SHARE) { order.t - 1 } else { refund_t };
+            let key = if ctx.rng.chance(REFUND_FIRST_SHARE) {
+                order.t - 1
+            } else {
+                refund_t
+            };
             ctx.accept(Src::Transaction, key, r);
             ctx.revenue.net_fen -= order.total();
             ctx.revenue.orders_refunded += 1;
@@ -91,8 +101,16 @@ pub fn emit(ctx: &mut Ctx<'_>, order: &Order) {
     if ctx.want_malformed() {
         // A different order of the same buyer whose `paid` message breaks a
         // rule; it is rejected, so it is booked nowhere.
-        let Some(bad_no) = ctx.next_order() else { return };
-        let faults = [Fault::NotJson, Fault::NegativeTotal, Fault::ThreeDecimals, Fault::MissingTotal, Fault::MissingUpdatedAt];
+        let Some(bad_no) = ctx.next_order() else {
+            return;
+        };
+        let faults = [
+            Fault::NotJson,
+            Fault::NegativeTotal,
+            Fault::ThreeDecimals,
+            Fault::MissingTotal,
+            Fault::MissingUpdatedAt,
+        ];
         let fault = *ctx.rng.pick(&faults);
         let t = order.t + 1000;
         if build(ctx, order, bad_no, Status::Paid, t, Some(fault)).is_some() {
@@ -101,7 +119,14 @@ pub fn emit(ctx: &mut Ctx<'_>, order: &Order) {
     }
 }
 
-fn build(ctx: &mut Ctx<'_>, order: &Order, no: u64, status: Status, updated: i64, fault: Option<Fault>) -> Option<u64> {
+fn build(
+    ctx: &mut Ctx<'_>,
+    order: &Order,
+    no: u64,
+    status: Status,
+    updated: i64,
+    fault: Option<Fault>,
+) -> Option<u64> {
     ctx.next_seq(Src::Transaction)?;
     let mut line = ctx.take_line();
     let mut revealed = 0u64;
@@ -142,7 +167,12 @@ fn build(ctx: &mut Ctx<'_>, order: &Order, no: u64, status: Status, updated: i64
             revealed |= slot::phone(k);
         }
         let fields = [
-            (bu.member_id, "member_id", me.member_id.as_str(), slot::MEMBER_ID),
+            (
+                bu.member_id,
+                "member_id",
+                me.member_id.as_str(),
+                slot::MEMBER_ID,
+            ),
             (bu.unionid, "unionid", me.unionid.as_str(), slot::UNIONID),
             (bu.openid, "openid", me.openid.as_str(), slot::OPENID),
         ];
@@ -164,7 +194,10 @@ fn build(ctx: &mut Ctx<'_>, order: &Order, no: u64, status: Status, updated: i64
         if status != Status::Refunded || rng.chance(0.3) {
             o.open_arr("items");
             for &(s, q) in &order.items {
-                o.open_elem().str("sku", SKUS[s].sku).str("name", SKUS[s].name).int("qty", q as i64);
+                o.open_elem()
+                    .str("sku", SKUS[s].sku)
+                    .str("name", SKUS[s].name)
+                    .int("qty", q as i64);
                 o.str_with("unit_price", |b| push_yuan(b, SKUS[s].price_fen));
                 o.close_obj();
             }

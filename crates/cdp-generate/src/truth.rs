@@ -124,7 +124,13 @@ pub fn write_identifiers(out: &mut Vec<u8>, pid: u64, mask: u64, ids: &Owned<'_>
             row(out, pid, "phone_sha256", &p.sha256, &mut rows);
         }
     }
-    device_rows(out, pid, (mask >> slot::OWN_DEVICE_SHIFT) & 0x3f, ids.device, &mut rows);
+    device_rows(
+        out,
+        pid,
+        (mask >> slot::OWN_DEVICE_SHIFT) & 0x3f,
+        ids.device,
+        &mut rows,
+    );
     if let Some((anon, d)) = ids.tablet {
         if mask & slot::TABLET_ANON != 0 {
             row(out, pid, "anonymous_id", anon, &mut rows);
@@ -171,7 +177,11 @@ pub struct Revenue {
 
 pub fn write_revenue(out: &mut Vec<u8>, pid: u64, r: &Revenue) {
     person_label(out, pid);
-    let _ = writeln!(out, ",{},{},{}", r.net_fen, r.orders_paid, r.orders_refunded);
+    let _ = writeln!(
+        out,
+        ",{},{},{}",
+        r.net_fen, r.orders_paid, r.orders_refunded
+    );
 }
 
 #[cfg(test)]
@@ -195,7 +205,10 @@ mod tests {
             device: &device,
             tablet: None,
         };
-        let mask = slot::ANON | slot::phone(0) | slot::phone_md5(1) | (dev::RAW_IDFA << slot::OWN_DEVICE_SHIFT);
+        let mask = slot::ANON
+            | slot::phone(0)
+            | slot::phone_md5(1)
+            | (dev::RAW_IDFA << slot::OWN_DEVICE_SHIFT);
         let mut out = Vec::new();
         let n = write_identifiers(&mut out, 3, mask, &ids);
         let text = String::from_utf8(out).unwrap();
@@ -210,7 +223,8 @@ mod tests {
 
     #[test]
     fn slots_do_not_overlap() {
-        let mut all = slot::ANON | slot::OPENID | slot::UNIONID | slot::MEMBER_ID | slot::WECOM | slot::EMAIL;
+        let mut all =
+            slot::ANON | slot::OPENID | slot::UNIONID | slot::MEMBER_ID | slot::WECOM | slot::EMAIL;
         for shift in [slot::OWN_DEVICE_SHIFT, slot::TABLET_SHIFT] {
             let d = 0x3f << shift;
             assert_eq!(all & d, 0);

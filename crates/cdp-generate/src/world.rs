@@ -88,18 +88,28 @@ impl World {
         if members < 2 {
             return None;
         }
-        let os = if (h >> 40) % 2 == 0 { Os::Ios } else { Os::Android };
+        let os = if (h >> 40) & 1 == 0 {
+            Os::Ios
+        } else {
+            Os::Android
+        };
         let anon = match os {
             Os::Ios => format!("ipad-{:016x}", self.keys.unique(Kind::TabletAnon, group, 0)),
             Os::Android => format!("pad-{:016x}", self.keys.unique(Kind::TabletAnon, group, 0)),
         };
-        Some(Tablet { members, os, anon, device: Device::new(&self.keys, os, Kind::TabletDevice, group, false) })
+        Some(Tablet {
+            members,
+            os,
+            anon,
+            device: Device::new(&self.keys, os, Kind::TabletDevice, group, false),
+        })
     }
 
     /// The tablet person `pid` shares, if any.
     pub fn tablet_of(&self, pid: u64) -> Option<Tablet> {
         let group = pid / HOUSEHOLD_GROUP;
-        self.household(group).filter(|t| pid - group * HOUSEHOLD_GROUP < t.members)
+        self.household(group)
+            .filter(|t| pid - group * HOUSEHOLD_GROUP < t.members)
     }
 }
 
@@ -147,7 +157,11 @@ impl Me {
     /// one Android phone's app.
     pub fn new(w: &World, pid: u64, rng: &mut SmallRng, phone_count: usize) -> Self {
         let hunter = phone_count > 1;
-        let os = if !hunter && rng.chance(0.35) { Os::Ios } else { Os::Android };
+        let os = if !hunter && rng.chance(0.35) {
+            Os::Ios
+        } else {
+            Os::Android
+        };
         let platform = match rng.weighted(&[55, 25, 20]) {
             _ if hunter => Platform::Android,
             0 => Platform::MiniProgram,
@@ -175,8 +189,16 @@ impl Me {
             member_id: w.keys.member_card(pid),
             wecom: base62_id("wm", w.keys.unique(Kind::Wecom, pid, 0), 18),
             email: format!("{pinyin}_{}@{domain}", to_base36(pid)),
-            phones: (0..phone_count).map(|k| Phone::new(w.keys.person_phone(pid, k))).collect(),
-            device: Device::new(&w.keys, os, Kind::Device, pid, os == Os::Android && rng.chance(0.25)),
+            phones: (0..phone_count)
+                .map(|k| Phone::new(w.keys.person_phone(pid, k)))
+                .collect(),
+            device: Device::new(
+                &w.keys,
+                os,
+                Kind::Device,
+                pid,
+                os == Os::Android && rng.chance(0.25),
+            ),
             home_store: rng.below(w.stores.len() as u64) as usize,
         }
     }
@@ -221,7 +243,11 @@ pub const MAX_LINES_PER_SOURCE: u64 = 4096;
 impl<'a> Ctx<'a> {
     pub fn new(w: &'a World, pid: u64, lines: &'a mut [PersonLines; 4], line: Vec<u8>) -> Self {
         let mut rng = seeded(w.seed, 1, pid);
-        let phones = if rng.chance(0.01) { 2 + rng.below(3) as usize } else { 1 };
+        let phones = if rng.chance(0.01) {
+            2 + rng.below(3) as usize
+        } else {
+            1
+        };
         let me = Me::new(w, pid, &mut rng, phones);
         Self {
             w,
@@ -263,7 +289,11 @@ impl<'a> Ctx<'a> {
     pub fn accept(&mut self, src: Src, key: i64, revealed: u64) {
         self.mask |= revealed;
         let span = self.lines[src as usize].push(key, &self.line, LineKind::Accepted);
-        let rate = if src == Src::Transaction { TX_DUPLICATE_RATE } else { DUPLICATE_RATE };
+        let rate = if src == Src::Transaction {
+            TX_DUPLICATE_RATE
+        } else {
+            DUPLICATE_RATE
+        };
         if self.rng.chance(rate) {
             if self.rng.chance(LATE_DUPLICATE_SHARE) {
                 self.lines[src as usize].push_again(key, span, LineKind::LateDuplicate);
@@ -306,7 +336,10 @@ mod tests {
     use super::*;
 
     fn world(persons: u64) -> World {
-        World::new(&WorldConfig { persons, ..WorldConfig::default() })
+        World::new(&WorldConfig {
+            persons,
+            ..WorldConfig::default()
+        })
     }
 
     #[test]
@@ -335,7 +368,10 @@ mod tests {
         let mut lines: [PersonLines; 4] = Default::default();
         let mut ctx = Ctx::new(&w, 1, &mut lines, Vec::new());
         for _ in 0..200 {
-            ctx.line = r#"{"event":"page_view","ts":1,"user":{"name":"\u5f20\u4e09 张三 李四 王五"}}"#.as_bytes().to_vec();
+            ctx.line =
+                r#"{"event":"page_view","ts":1,"user":{"name":"\u5f20\u4e09 张三 李四 王五"}}"#
+                    .as_bytes()
+                    .to_vec();
             ctx.reject(Src::Online, 0, true);
             let cut = ctx.line.clone();
             assert!(serde_json::from_slice::<serde_json::Value>(&cut).is_err());

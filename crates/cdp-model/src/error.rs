@@ -9,5 +9,9 @@ pub enum ModelError {
     #[error("junk-list entry {entry:?} is empty")]
     JunkEmpty { entry: String },
     #[error("mapped source {source_name:?}: `{field}`: {problem}")]
-    Mapping { source_name: String, field: String, problem: String },
+    Mapping {
+        source_name: String,
+        field: String,
+        problem: String,
+    },
 }

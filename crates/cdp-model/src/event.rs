@@ -15,10 +15,18 @@ pub struct Provenance {
 
 impl Provenance {
     pub fn file_line(path: impl Into<String>, line: i64) -> Self {
-        Self { origin: path.into(), partition: None, offset: line }
+        Self {
+            origin: path.into(),
+            partition: None,
+            offset: line,
+        }
     }
     pub fn kafka(topic: impl Into<String>, partition: i32, offset: i64) -> Self {
-        Self { origin: topic.into(), partition: Some(partition), offset }
+        Self {
+            origin: topic.into(),
+            partition: Some(partition),
+            offset,
+        }
     }
 }
 

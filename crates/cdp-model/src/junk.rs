@@ -37,13 +37,18 @@ pub struct JunkList {
 
 impl Default for JunkList {
     fn default() -> Self {
-        let mut junk_hashes: HashSet<String> = [MD5_EMPTY.to_string(), SHA256_EMPTY.to_string()].into();
+        let mut junk_hashes: HashSet<String> =
+            [MD5_EMPTY.to_string(), SHA256_EMPTY.to_string()].into();
         for mobile in PLACEHOLDER_MOBILES {
             junk_hashes.insert(identifier::md5_hex(mobile));
             junk_hashes.insert(identifier::sha256_hex(mobile));
         }
         junk_hashes.insert(identifier::md5_hex(ZERO_AD_ID));
-        Self { junk_hashes, extra: vec![HashSet::new(); IdType::ALL.len()], has_extra: false }
+        Self {
+            junk_hashes,
+            extra: vec![HashSet::new(); IdType::ALL.len()],
+            has_extra: false,
+        }
     }
 }
 
@@ -61,16 +66,21 @@ impl JunkList {
         for entry in extra {
             let (types, value): (Vec<IdType>, &str) = match entry.split_once(':') {
                 Some((t, v)) => {
-                    let t = t.trim().parse::<IdType>().map_err(|_| ModelError::JunkUnknownType {
-                        entry: entry.clone(),
-                        id_type: t.trim().to_string(),
-                    })?;
+                    let t =
+                        t.trim()
+                            .parse::<IdType>()
+                            .map_err(|_| ModelError::JunkUnknownType {
+                                entry: entry.clone(),
+                                id_type: t.trim().to_string(),
+                            })?;
                     (vec![t], v.trim())
                 }
                 None => (IdType::ALL.to_vec(), entry.trim()),
             };
             if value.is_empty() {
-                return Err(ModelError::JunkEmpty { entry: entry.clone() });
+                return Err(ModelError::JunkEmpty {
+                    entry: entry.clone(),
+                });
             }
             for t in types {
                 let set = &mut list.extra[type_index(t)];
@@ -94,9 +104,11 @@ impl JunkList {
         let builtin = match id_type {
             IdType::Phone => is_placeholder_phone(v),
             IdType::Idfa | IdType::Oaid => v.bytes().all(|b| b == b'0' || b == b'-'),
-            IdType::PhoneMd5 | IdType::PhoneSha256 | IdType::IdfaMd5 | IdType::OaidMd5 | IdType::ImeiMd5 => {
-                self.junk_hashes.contains(v)
-            }
+            IdType::PhoneMd5
+            | IdType::PhoneSha256
+            | IdType::IdfaMd5
+            | IdType::OaidMd5
+            | IdType::ImeiMd5 => self.junk_hashes.contains(v),
             _ => false,
         };
         builtin || (self.has_extra && self.extra[type_index(id_type)].contains(v))
@@ -105,12 +117,26 @@ impl JunkList {
 
 /// Placeholder mobiles are compared on national digits, whatever the prefix.
 fn is_placeholder_phone(v: &str) -> bool {
+    // Fast path for canonical values (`+` and digits), which is what the
+    // normalisers pass: no allocation, no re-parse.
+    if let Some(digits) = v
+        .strip_prefix('+')
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let national = digits
+            .strip_prefix("86")
+            .filter(|n| n.len() == 11)
+            .unwrap_or(digits);
+        return PLACEHOLDER_MOBILES.contains(&national) || PLACEHOLDER_MOBILES.contains(&digits);
+    }
     let digits: String = v.chars().filter(char::is_ascii_digit).collect();
     if PLACEHOLDER_MOBILES.contains(&digits.as_str()) {
         return true;
     }
     match phone::parse(v) {
-        Some(Phone::Mainland(n)) | Some(Phone::Other(n)) => PLACEHOLDER_MOBILES.contains(&n.as_str()),
+        Some(Phone::Mainland(n)) | Some(Phone::Other(n)) => {
+            PLACEHOLDER_MOBILES.contains(&n.as_str())
+        }
         None => false,
     }
 }
@@ -126,6 +152,14 @@ mod tests {
         assert!(j.is_junk(IdType::Openid, "(null)"));
         assert!(j.is_junk(IdType::MemberId, " "));
         assert!(j.is_junk(IdType::Phone, "+8613800000000"));
+        assert!(
+            j.is_junk(IdType::Phone, "+11111111111"),
+            "other-number form of a placeholder"
+        );
+        assert!(
+            j.is_junk(IdType::Phone, "138 0000 0000"),
+            "non-canonical input still caught"
+        );
         assert!(j.is_junk(IdType::Idfa, ZERO_AD_ID));
         assert!(j.is_junk(IdType::ImeiMd5, MD5_EMPTY));
         assert!(j.is_junk(IdType::PhoneSha256, SHA256_EMPTY));
@@ -153,9 +187,20 @@ mod tests {
     #[test]
     fn bad_extras_name_the_entry() {
         let err = JunkList::with_extra(&["fax:123".into()]).unwrap_err();
-        assert_eq!(err, ModelError::JunkUnknownType { entry: "fax:123".into(), id_type: "fax".into() });
+        assert_eq!(
+            err,
+            ModelError::JunkUnknownType {
+                entry: "fax:123".into(),
+                id_type: "fax".into()
+            }
+        );
         assert!(err.to_string().contains("fax:123"));
         let err = JunkList::with_extra(&["phone: ".into()]).unwrap_err();
-        assert_eq!(err, ModelError::JunkEmpty { entry: "phone: ".into() });
+        assert_eq!(
+            err,
+            ModelError::JunkEmpty {
+                entry: "phone: ".into()
+            }
+        );
     }
 }

@@ -13,10 +13,10 @@ pub mod normalise;
 mod phone;
 pub mod source;
 
-pub use event::{CanonicalEvent, Provenance};
-pub use identifier::{IdType, Identifier, JunkList};
-pub use normalise::{Normaliser, Rejection};
 pub use error::ModelError;
+pub use event::{CanonicalEvent, Provenance};
 pub use identifier::canonicalise;
+pub use identifier::{IdType, Identifier, JunkList};
 pub use mapping::MappedSource;
+pub use normalise::{Normaliser, Rejection};
 pub use source::{SourceFormat, SourceKind};

@@ -82,7 +82,10 @@ impl PathList {
 
 /// Where a value comes from: a path in the message, or a constant.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "a dotted field path, or a table { path = \"…\" } or { value = \"…\" }")]
+#[serde(
+    untagged,
+    expecting = "a dotted field path, or a table { path = \"…\" } or { value = \"…\" }"
+)]
 pub enum FieldSpec {
     Path(String),
     Table(FieldTable),
@@ -110,8 +113,14 @@ impl FieldSpec {
     pub fn source(&self) -> Option<FieldSource<'_>> {
         match self {
             Self::Path(p) => Some(FieldSource::Path(p)),
-            Self::Table(FieldTable { path: Some(p), value: None }) => Some(FieldSource::Path(p)),
-            Self::Table(FieldTable { path: None, value: Some(v) }) => Some(FieldSource::Constant(v)),
+            Self::Table(FieldTable {
+                path: Some(p),
+                value: None,
+            }) => Some(FieldSource::Path(p)),
+            Self::Table(FieldTable {
+                path: None,
+                value: Some(v),
+            }) => Some(FieldSource::Constant(v)),
             Self::Table(_) => None,
         }
     }
@@ -171,13 +180,17 @@ impl std::str::FromStr for Zone {
         if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
             return Err(bad());
         }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Self).ok_or_else(bad)
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            .map(Self)
+            .ok_or_else(bad)
     }
 }
 
 impl<'de> Deserialize<'de> for Zone {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -217,12 +230,22 @@ impl MappedSource {
             problem,
         };
         let name_ok = !self.name.is_empty()
-            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !name_ok {
-            return Err(fault("name", "must be lowercase letters, digits, `_` or `-` (it is a lake partition value)".into()));
+            return Err(fault(
+                "name",
+                "must be lowercase letters, digits, `_` or `-` (it is a lake partition value)"
+                    .into(),
+            ));
         }
         if SourceKind::ALL.iter().any(|k| k.as_str() == self.name) {
-            return Err(fault("name", format!("{:?} is a reference source name", self.name)));
+            return Err(fault(
+                "name",
+                format!("{:?} is a reference source name", self.name),
+            ));
         }
         if self.event_id.paths().is_empty() {
             return Err(fault("event_id", "needs at least one path".into()));
@@ -243,7 +266,12 @@ impl MappedSource {
         for (field, spec) in specs {
             match spec.map(FieldSpec::source) {
                 None => {}
-                Some(None) => return Err(fault(field, "give exactly one of `path` and `value`".into())),
+                Some(None) => {
+                    return Err(fault(
+                        field,
+                        "give exactly one of `path` and `value`".into(),
+                    ))
+                }
                 Some(Some(FieldSource::Path(p))) => check_path(p).map_err(|e| fault(field, e))?,
                 Some(Some(FieldSource::Constant(v))) if v.trim().is_empty() => {
                     return Err(fault(field, "constant value is empty".into()))
@@ -255,14 +283,18 @@ impl MappedSource {
             // Transaction events are revenue or refunds downstream: their
             // type must be one of the contract's statuses.
             let statuses = crate::normalise::transaction_statuses();
-            let mut produced: Vec<&str> = self.event_type_map.values().map(String::as_str).collect();
+            let mut produced: Vec<&str> =
+                self.event_type_map.values().map(String::as_str).collect();
             if let Some(FieldSource::Constant(v)) = self.event_type.source() {
                 if self.event_type_map.is_empty() {
                     produced.push(v);
                 }
             }
             if let Some(bad) = produced.into_iter().find(|v| !statuses.contains(v)) {
-                return Err(fault("event_type", format!("{bad:?} is not a transaction status (paid, refunded, cancelled)")));
+                return Err(fault(
+                    "event_type",
+                    format!("{bad:?} is not a transaction status (paid, refunded, cancelled)"),
+                ));
             }
         }
         check_path(&self.event_time.path).map_err(|e| fault("event_time.path", e))?;
@@ -272,7 +304,10 @@ impl MappedSource {
             }
             let has_offset = p.contains("%z") || p.contains("%:z") || p.contains("%#z");
             if !has_offset && self.event_time.zone.is_none() {
-                return Err(fault("event_time.zone", format!("required: the pattern {p:?} has no offset (e.g. zone = \"+08:00\")")));
+                return Err(fault(
+                    "event_time.zone",
+                    format!("required: the pattern {p:?} has no offset (e.g. zone = \"+08:00\")"),
+                ));
             }
         }
         if let Some(a) = &self.amount {
@@ -318,14 +353,20 @@ mod tests {
 
     fn parse(toml_text: &str) -> Result<MappedSource, String> {
         let p: Pipeline = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        Ok(p.mapped_source.into_iter().next().expect("one mapped source"))
+        Ok(p.mapped_source
+            .into_iter()
+            .next()
+            .expect("one mapped source"))
     }
 
     #[test]
     fn minimal_mapping_parses_and_validates() {
         let m = parse(MINIMAL).unwrap();
         assert_eq!(m.kind, SourceKind::Offline);
-        assert_eq!(m.event_type.source(), Some(FieldSource::Constant("store_visit")));
+        assert_eq!(
+            m.event_type.source(),
+            Some(FieldSource::Constant("store_visit"))
+        );
         assert_eq!(m.event_time.format, TimeFormat::EpochMillis);
         m.validate().unwrap();
     }
@@ -334,9 +375,13 @@ mod tests {
     fn unknown_keys_and_id_types_are_refused() {
         let err = parse(&format!("{MINIMAL}colour = \"red\"\n")).unwrap_err();
         assert!(err.contains("colour"), "{err}");
-        let err = parse(&format!("{MINIMAL}[mapped_source.identifiers]\nfax = \"f\"\n")).unwrap_err();
+        let err = parse(&format!(
+            "{MINIMAL}[mapped_source.identifiers]\nfax = \"f\"\n"
+        ))
+        .unwrap_err();
         assert!(err.contains("fax"), "{err}");
-        let err = parse(&MINIMAL.replace("epoch_ms\" }", "epoch_ms\", zone = \"+8\" }")).unwrap_err();
+        let err =
+            parse(&MINIMAL.replace("epoch_ms\" }", "epoch_ms\", zone = \"+8\" }")).unwrap_err();
         assert!(err.contains("+8"), "{err}");
     }
 
@@ -345,33 +390,55 @@ mod tests {
         let mut m = parse(MINIMAL).unwrap();
         m.name = "online".into();
         let e = m.validate().unwrap_err();
-        assert!(matches!(&e, ModelError::Mapping { field, .. } if field == "name"), "{e}");
+        assert!(
+            matches!(&e, ModelError::Mapping { field, .. } if field == "name"),
+            "{e}"
+        );
 
         let mut m = parse(MINIMAL).unwrap();
         m.event_time.format = TimeFormat::Pattern("%Y%m%d%H%M%S".into());
         let e = m.validate().unwrap_err();
-        assert!(matches!(&e, ModelError::Mapping { field, .. } if field == "event_time.zone"), "{e}");
+        assert!(
+            matches!(&e, ModelError::Mapping { field, .. } if field == "event_time.zone"),
+            "{e}"
+        );
 
         m.event_time.format = TimeFormat::Pattern("%Y-%Q".into());
         let e = m.validate().unwrap_err();
-        assert!(matches!(&e, ModelError::Mapping { field, .. } if field == "event_time.format"), "{e}");
+        assert!(
+            matches!(&e, ModelError::Mapping { field, .. } if field == "event_time.format"),
+            "{e}"
+        );
 
         let mut m = parse(MINIMAL).unwrap();
         m.kind = SourceKind::Transaction;
-        m.event_type = FieldSpec::Table(FieldTable { path: None, value: Some("sale".into()) });
+        m.event_type = FieldSpec::Table(FieldTable {
+            path: None,
+            value: Some("sale".into()),
+        });
         let e = m.validate().unwrap_err();
-        assert!(matches!(&e, ModelError::Mapping { field, .. } if field == "event_type"), "{e}");
+        assert!(
+            matches!(&e, ModelError::Mapping { field, .. } if field == "event_type"),
+            "{e}"
+        );
 
         let mut m = parse(MINIMAL).unwrap();
-        m.identifiers.insert(IdType::Phone, PathList::One("cust..tel".into()));
+        m.identifiers
+            .insert(IdType::Phone, PathList::One("cust..tel".into()));
         let e = m.validate().unwrap_err();
         assert!(e.to_string().contains("identifiers.phone"), "{e}");
     }
 
     #[test]
     fn zones_parse() {
-        assert_eq!("+08:00".parse::<Zone>().unwrap().0.local_minus_utc(), 8 * 3600);
-        assert_eq!("-05:30".parse::<Zone>().unwrap().0.local_minus_utc(), -(5 * 3600 + 1800));
+        assert_eq!(
+            "+08:00".parse::<Zone>().unwrap().0.local_minus_utc(),
+            8 * 3600
+        );
+        assert_eq!(
+            "-05:30".parse::<Zone>().unwrap().0.local_minus_utc(),
+            -(5 * 3600 + 1800)
+        );
         assert_eq!("Z".parse::<Zone>().unwrap().0.local_minus_utc(), 0);
         assert!("08:00".parse::<Zone>().is_err());
         assert!("+25:00".parse::<Zone>().is_err());

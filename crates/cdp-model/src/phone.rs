@@ -43,12 +43,16 @@ pub(crate) fn parse(raw: &str) -> Option<Phone> {
     };
     match international {
         Some(intl) => match intl.strip_prefix("86") {
-            Some(national) if is_mainland_mobile(national) => Some(Phone::Mainland(national.to_string())),
+            Some(national) if is_mainland_mobile(national) => {
+                Some(Phone::Mainland(national.to_string()))
+            }
             _ => other(intl),
         },
         None if is_mainland_mobile(&digits) => Some(Phone::Mainland(digits)),
         None => match digits.strip_prefix("86") {
-            Some(national) if is_mainland_mobile(national) => Some(Phone::Mainland(national.to_string())),
+            Some(national) if is_mainland_mobile(national) => {
+                Some(Phone::Mainland(national.to_string()))
+            }
             // Without a prefix we cannot know the country of a number that
             // is not a mainland mobile; a leading 0 is a domestic trunk
             // prefix, never part of a country code.
@@ -58,7 +62,8 @@ pub(crate) fn parse(raw: &str) -> Option<Phone> {
 }
 
 fn other(digits: &str) -> Option<Phone> {
-    let ok = (OTHER_MIN_DIGITS..=OTHER_MAX_DIGITS).contains(&digits.len()) && !digits.starts_with('0');
+    let ok =
+        (OTHER_MIN_DIGITS..=OTHER_MAX_DIGITS).contains(&digits.len()) && !digits.starts_with('0');
     ok.then(|| Phone::Other(digits.to_string()))
 }
 
@@ -72,23 +77,46 @@ mod tests {
 
     #[test]
     fn mainland_prefixes_are_all_accepted() {
-        for raw in ["13800138000", "+8613800138000", "8613800138000", "008613800138000", "+86 (138) 0013.8000"] {
+        for raw in [
+            "13800138000",
+            "+8613800138000",
+            "8613800138000",
+            "008613800138000",
+            "+86 (138) 0013.8000",
+        ] {
             assert_eq!(parse(raw), mainland("13800138000"), "{raw}");
         }
     }
 
     #[test]
     fn non_mainland_numbers_keep_country_code() {
-        assert_eq!(parse("+1 (415) 555-0100"), Some(Phone::Other("14155550100".into())));
-        assert_eq!(parse("00852 9123 4567"), Some(Phone::Other("85291234567".into())));
+        assert_eq!(
+            parse("+1 (415) 555-0100"),
+            Some(Phone::Other("14155550100".into()))
+        );
+        assert_eq!(
+            parse("00852 9123 4567"),
+            Some(Phone::Other("85291234567".into()))
+        );
         // A landline with the domestic trunk 0 has no country code.
         assert_eq!(parse("021-12345678"), None);
-        assert_eq!(parse("+86 21 1234 5678"), Some(Phone::Other("862112345678".into())));
+        assert_eq!(
+            parse("+86 21 1234 5678"),
+            Some(Phone::Other("862112345678".into()))
+        );
     }
 
     #[test]
     fn garbage_is_not_a_phone() {
-        for raw in ["", "+", "abc", "138-0013-800O", "123456", "++8613800138000", "1234567890123456"] {
+        for raw in [
+            "",
+            "+",
+            "abc",
+            "138-0013-800O",
+            "123456",
+            "++8613800138000",
+            "1234567890123456",
+        ] {
             assert_eq!(parse(raw), None, "{raw:?}");
         }
     }

@@ -93,11 +93,16 @@ async fn rows_inserted_read_back_equal() {
         .await
         .expect("aggregate");
     let expected_sum: i64 = written.iter().map(|r| r.ltv_cents).sum();
-    assert_eq!(sum, format!("{}.{:02}", expected_sum / 100, (expected_sum % 100).abs()));
+    assert_eq!(
+        sum,
+        format!("{}.{:02}", expected_sum / 100, (expected_sum % 100).abs())
+    );
     let expected_max = written.iter().map(|r| r.updated_at).max().unwrap();
     assert_eq!(max_ts, expected_max.format("%Y-%m-%d %H:%M:%S").to_string());
 
-    execute(&config, &client, "DROP TABLE profiles").await.expect("drop table");
+    execute(&config, &client, "DROP TABLE profiles")
+        .await
+        .expect("drop table");
     execute(
         &config,
         &client,

@@ -8,7 +8,16 @@ use chrono::{DateTime, NaiveDateTime};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 
-pub const JUNK: [&str; 8] = ["", "null", "none", "unknown", "undefined", "(null)", "0", "-1"];
+pub const JUNK: [&str; 8] = [
+    "",
+    "null",
+    "none",
+    "unknown",
+    "undefined",
+    "(null)",
+    "0",
+    "-1",
+];
 
 pub fn json_str_field(line: &str, key: &str) -> Option<String> {
     fn find(v: &serde_json::Value, key: &str) -> Option<String> {
@@ -28,7 +37,11 @@ pub fn json_str_field(line: &str, key: &str) -> Option<String> {
 /// Yuan decimal string with at most two decimals, non-negative, in fen.
 pub fn fen(s: &str) -> Option<i64> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let frac = format!("{frac:0<2}");
@@ -42,7 +55,9 @@ fn nonempty<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::V
 /// Would the contract's normaliser dead-letter `line`? Not JSON, a required
 /// field missing, an unparseable time, or a bad `paid` total.
 pub fn rejected(source: &str, line: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return true };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return true;
+    };
     let s = |k: &str| nonempty(&v, k).and_then(|x| x.as_str());
     let required: &[&str] = match source {
         "online" => &["event"],
@@ -56,7 +71,10 @@ pub fn rejected(source: &str, line: &str) -> bool {
     }
     let time_ok = match source {
         "online" => nonempty(&v, "ts").is_some_and(|ts| {
-            ts.as_i64().is_some() || ts.as_str().is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            ts.as_i64().is_some()
+                || ts
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
         }),
         "offline" => s("occurred_at").is_some_and(|t| {
             NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok()
@@ -68,16 +86,25 @@ pub fn rejected(source: &str, line: &str) -> bool {
     if !time_ok {
         return true;
     }
-    source == "transaction" && s("status") == Some("paid") && s("total_amount").and_then(fen).is_none()
+    source == "transaction"
+        && s("status") == Some("paid")
+        && s("total_amount").and_then(fen).is_none()
 }
 
 fn dedup_key(source: &str, line: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
     match source {
-        "online" => v.get("event_id").and_then(|x| x.as_str()).map_or_else(|| format!("raw:{line}"), |e| format!("id:{e}")),
+        "online" => v
+            .get("event_id")
+            .and_then(|x| x.as_str())
+            .map_or_else(|| format!("raw:{line}"), |e| format!("id:{e}")),
         "offline" => v["record_id"].as_str().unwrap().to_string(),
         "ad" => v["click_id"].as_str().unwrap().to_string(),
-        _ => format!("{}:{}", v["order_id"].as_str().unwrap(), v["status"].as_str().unwrap()),
+        _ => format!(
+            "{}:{}",
+            v["order_id"].as_str().unwrap(),
+            v["status"].as_str().unwrap()
+        ),
     }
 }
 
@@ -91,7 +118,12 @@ pub struct Classified {
 impl Classified {
     pub fn of(source: &str, text: &str) -> Self {
         let mut first: HashMap<String, &str> = HashMap::new();
-        let mut c = Classified { lines: 0, malformed: 0, duplicates: 0, accepted: Vec::new() };
+        let mut c = Classified {
+            lines: 0,
+            malformed: 0,
+            duplicates: 0,
+            accepted: Vec::new(),
+        };
         for line in text.lines() {
             c.lines += 1;
             if rejected(source, line) {
@@ -112,7 +144,9 @@ impl Classified {
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn md5_hex(s: &str) -> String {
@@ -130,15 +164,24 @@ pub fn canonical_ok(id_type: &str, v: &str) -> bool {
     }
     match id_type {
         "phone" => {
-            v.len() == 14 && v.starts_with("+861") && v[3..].bytes().all(|b| b.is_ascii_digit())
+            v.len() == 14
+                && v.starts_with("+861")
+                && v[3..].bytes().all(|b| b.is_ascii_digit())
                 && !["13800000000", "11111111111", "12345678901"].contains(&&v[3..])
         }
         "phone_md5" | "idfa_md5" | "oaid_md5" | "imei_md5" => is_hex(v, 32) && v != md5_hex(""),
         "phone_sha256" => is_hex(v, 64) && v != sha_hex(""),
         "email" => v.contains('@') && v == v.to_lowercase(),
-        "idfa" => v.len() == 36 && v == v.to_uppercase() && v != "00000000-0000-0000-0000-000000000000",
+        "idfa" => {
+            v.len() == 36 && v == v.to_uppercase() && v != "00000000-0000-0000-0000-000000000000"
+        }
         "oaid" => v == v.to_lowercase(),
-        "openid" | "unionid" | "member_id" | "anonymous_id" | "wecom_external_userid" | "android_id" => true,
+        "openid"
+        | "unionid"
+        | "member_id"
+        | "anonymous_id"
+        | "wecom_external_userid"
+        | "android_id" => true,
         _ => false,
     }
 }
@@ -168,8 +211,12 @@ impl Observed {
                 for (k, x) in m {
                     match x {
                         serde_json::Value::String(s) => {
-                            into.entry(k.clone()).or_default().insert(s.trim().to_string());
-                            into.entry(format!("lc:{k}")).or_default().insert(s.trim().to_ascii_lowercase());
+                            into.entry(k.clone())
+                                .or_default()
+                                .insert(s.trim().to_string());
+                            into.entry(format!("lc:{k}"))
+                                .or_default()
+                                .insert(s.trim().to_ascii_lowercase());
                         }
                         _ => walk(x, into),
                     }
@@ -182,8 +229,21 @@ impl Observed {
     /// Computes the derived values once all lines are in.
     pub fn finish(&mut self) {
         let values = |k: &str| self.by_key.get(&format!("lc:{k}")).into_iter().flatten();
-        self.phones = ["phone", "mobile"].iter().flat_map(|k| values(k)).filter_map(|s| national(s)).collect();
-        let mut derived: HashSet<String> = self.phones.iter().flat_map(|p| [format!("phone_md5:{}", md5_hex(p)), format!("phone_sha256:{}", sha_hex(p))]).collect();
+        self.phones = ["phone", "mobile"]
+            .iter()
+            .flat_map(|k| values(k))
+            .filter_map(|s| national(s))
+            .collect();
+        let mut derived: HashSet<String> = self
+            .phones
+            .iter()
+            .flat_map(|p| {
+                [
+                    format!("phone_md5:{}", md5_hex(p)),
+                    format!("phone_sha256:{}", sha_hex(p)),
+                ]
+            })
+            .collect();
         derived.extend(values("idfa").map(|s| format!("idfa_md5:{}", md5_hex(&s.to_uppercase()))));
         derived.extend(values("oaid").map(|s| format!("oaid_md5:{}", md5_hex(s))));
         self.derived = derived;
@@ -194,10 +254,16 @@ impl Observed {
     /// the exact case elsewhere.)
     pub fn contains(&self, id_type: &str, v: &str) -> bool {
         let has = |key: &str| self.by_key.get(key).is_some_and(|s| s.contains(v));
-        let has_ci = |key: &str| self.by_key.get(&format!("lc:{key}")).is_some_and(|s| s.contains(&v.to_ascii_lowercase()));
+        let has_ci = |key: &str| {
+            self.by_key
+                .get(&format!("lc:{key}"))
+                .is_some_and(|s| s.contains(&v.to_ascii_lowercase()))
+        };
         match id_type {
             "phone" => self.phones.contains(&v[3..]),
-            "phone_md5" | "phone_sha256" | "idfa_md5" | "oaid_md5" => has_ci(id_type) || self.derived.contains(&format!("{id_type}:{v}")),
+            "phone_md5" | "phone_sha256" | "idfa_md5" | "oaid_md5" => {
+                has_ci(id_type) || self.derived.contains(&format!("{id_type}:{v}"))
+            }
             "imei_md5" | "idfa" | "oaid" | "email" => has_ci(id_type),
             "member_id" => has("member_id") || has("member_card"),
             other => has(other),

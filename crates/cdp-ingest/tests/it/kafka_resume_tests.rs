@@ -125,14 +125,29 @@ async fn second_consumer_resumes_from_committed_offsets() {
         seen.extend(receive(&consumer, Duration::from_secs(3), |_| false).await);
         seen
     };
-    eprintln!("second run: {} messages in {:?}", second.len(), t1.elapsed());
+    eprintln!(
+        "second run: {} messages in {:?}",
+        second.len(),
+        t1.elapsed()
+    );
 
     let first_set: BTreeSet<&str> = first.iter().map(|(p, ..)| p.as_str()).collect();
     let second_set: BTreeSet<&str> = second.iter().map(|(p, ..)| p.as_str()).collect();
-    assert_eq!(first_set.len(), first.len(), "first run saw a message twice");
-    assert_eq!(second_set.len(), second.len(), "second run saw a message twice");
+    assert_eq!(
+        first_set.len(),
+        first.len(),
+        "first run saw a message twice"
+    );
+    assert_eq!(
+        second_set.len(),
+        second.len(),
+        "second run saw a message twice"
+    );
     let both: Vec<&&str> = first_set.intersection(&second_set).collect();
-    assert!(both.is_empty(), "seen in both runs (committed but redelivered): {both:?}");
+    assert!(
+        both.is_empty(),
+        "seen in both runs (committed but redelivered): {both:?}"
+    );
     let all: BTreeSet<String> = first_set
         .union(&second_set)
         .map(|s| s.to_string())

@@ -50,7 +50,11 @@ struct Ad<'a> {
     phone_sha256: Option<Scalar<'a>>,
 }
 
-pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) -> Result<CanonicalEvent, Rejection> {
+pub(crate) fn normalise(
+    raw: &[u8],
+    junk: &JunkList,
+    provenance: &Provenance,
+) -> Result<CanonicalEvent, Rejection> {
     let m: Ad = json::parse_object(json::utf8(raw)?)?;
     let click_id = required_str("click_id", &m.click_id)?;
     let platform = required_str("platform", &m.platform)?;
@@ -105,8 +109,14 @@ mod tests {
         assert_eq!(ev.campaign_id.as_deref(), Some("C-1001"));
         assert_eq!(ev.ad_cost_e4, Some(3500));
         assert_eq!(ev.amount_fen, None);
-        assert_eq!(ids(&ev), sorted(&["oaid_md5:5d41402abc4b2a76b9719d911017c592"]));
-        assert_eq!(ev.properties.as_deref(), Some(r#"{"adgroup_id":"G-1","creative_id":"CR-9"}"#));
+        assert_eq!(
+            ids(&ev),
+            sorted(&["oaid_md5:5d41402abc4b2a76b9719d911017c592"])
+        );
+        assert_eq!(
+            ev.properties.as_deref(),
+            Some(r#"{"adgroup_id":"G-1","creative_id":"CR-9"}"#)
+        );
         assert!(!format!("{ev:?}").contains("10.0.0.8"), "ip is never kept");
     }
 
@@ -117,7 +127,10 @@ mod tests {
         assert_eq!(ev.ad_cost_e4, None);
         assert_eq!(
             ids(&ev),
-            sorted(&["phone_md5:e4c5c8f2b8e1c4d2a9b7f6e5d4c3b2a1", "idfa_md5:0fd9f8a1b2c3d4e5f60718293a4b5c6d"])
+            sorted(&[
+                "phone_md5:e4c5c8f2b8e1c4d2a9b7f6e5d4c3b2a1",
+                "idfa_md5:0fd9f8a1b2c3d4e5f60718293a4b5c6d"
+            ])
         );
     }
 
@@ -127,7 +140,10 @@ mod tests {
         assert_eq!(ev.ad_cost_e4, Some(20));
         assert_eq!(
             ids(&ev),
-            sorted(&["oaid:a1b2c3d4-e5f6-4711-8899-aabbccddeeff", "oaid_md5:43505e32231c9a57f06e5a530374abf4"])
+            sorted(&[
+                "oaid:a1b2c3d4-e5f6-4711-8899-aabbccddeeff",
+                "oaid_md5:43505e32231c9a57f06e5a530374abf4"
+            ])
         );
     }
 
@@ -141,9 +157,18 @@ mod tests {
     #[test]
     fn bad_cost_rejected() {
         let base = r#"{"click_id":"c","platform":"baidu","event":"click","event_time":"2026-11-20T10:00:00+08:00","cost":"#;
-        assert_eq!(err(Ad, &format!("{base}\"0.00001\"}}")).reason, r#"`cost` "0.00001" has more than four decimals"#);
-        assert_eq!(err(Ad, &format!("{base}\"-1\"}}")).reason, r#"`cost` "-1" is negative"#);
-        assert_eq!(err(Ad, &format!("{base}\"abc\"}}")).field.as_deref(), Some("cost"));
+        assert_eq!(
+            err(Ad, &format!("{base}\"0.00001\"}}")).reason,
+            r#"`cost` "0.00001" has more than four decimals"#
+        );
+        assert_eq!(
+            err(Ad, &format!("{base}\"-1\"}}")).reason,
+            r#"`cost` "-1" is negative"#
+        );
+        assert_eq!(
+            err(Ad, &format!("{base}\"abc\"}}")).field.as_deref(),
+            Some("cost")
+        );
         assert_eq!(ok(Ad, &format!("{base}null}}")).ad_cost_e4, None);
     }
 }

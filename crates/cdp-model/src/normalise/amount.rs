@@ -47,7 +47,10 @@ pub(crate) fn parse_decimal(s: &str, scale: u32) -> Result<i64, AmountFault> {
     }
     let mut value: i64 = 0;
     for b in int.bytes().chain(frac[..keep].bytes()) {
-        value = value.checked_mul(10).and_then(|v| v.checked_add(i64::from(b - b'0'))).ok_or(AmountFault::TooLarge)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(b - b'0')))
+            .ok_or(AmountFault::TooLarge)?;
     }
     for _ in keep..scale as usize {
         value = value.checked_mul(10).ok_or(AmountFault::TooLarge)?;
@@ -61,13 +64,17 @@ pub(crate) fn parse_decimal(s: &str, scale: u32) -> Result<i64, AmountFault> {
 /// A money field given as a decimal string (the contract) or a JSON number
 /// (read through its shortest decimal text), scaled by 10^`scale`.
 pub(crate) fn money(field: &str, value: &Scalar<'_>, scale: u32) -> Result<i64, Rejection> {
-    let text = value.text().ok_or_else(|| Rejection::wrong_type(field, "a decimal string", value.type_name()))?;
+    let text = value
+        .text()
+        .ok_or_else(|| Rejection::wrong_type(field, "a decimal string", value.type_name()))?;
     parse_decimal(&text, scale).map_err(|fault| Rejection::invalid(field, &text, fault))
 }
 
 /// A whole number of a minor unit (fen), as an integer or a digit string.
 pub(crate) fn whole(field: &str, value: &Scalar<'_>) -> Result<i64, Rejection> {
-    let text = value.text().ok_or_else(|| Rejection::wrong_type(field, "an integer", value.type_name()))?;
+    let text = value
+        .text()
+        .ok_or_else(|| Rejection::wrong_type(field, "an integer", value.type_name()))?;
     if text.contains('.') {
         return Err(Rejection::invalid(field, &text, "is not a whole number"));
     }
@@ -93,19 +100,37 @@ mod tests {
 
     #[test]
     fn faults_are_named() {
-        assert_eq!(parse_decimal("12.345", 2), Err(AmountFault::TooManyDecimals(2)));
+        assert_eq!(
+            parse_decimal("12.345", 2),
+            Err(AmountFault::TooManyDecimals(2))
+        );
         assert_eq!(parse_decimal("-5.00", 2), Err(AmountFault::Negative));
-        assert_eq!(parse_decimal("0.00001", 4), Err(AmountFault::TooManyDecimals(4)));
-        for bad in ["", ".", "1.2.3", "1e3", "¥12", "1,000.00", "+1", "--1", " - 1"] {
-            assert_eq!(parse_decimal(bad, 2), Err(AmountFault::NotDecimal), "{bad:?}");
+        assert_eq!(
+            parse_decimal("0.00001", 4),
+            Err(AmountFault::TooManyDecimals(4))
+        );
+        for bad in [
+            "", ".", "1.2.3", "1e3", "¥12", "1,000.00", "+1", "--1", " - 1",
+        ] {
+            assert_eq!(
+                parse_decimal(bad, 2),
+                Err(AmountFault::NotDecimal),
+                "{bad:?}"
+            );
         }
-        assert_eq!(parse_decimal("99999999999999999999", 2), Err(AmountFault::TooLarge));
+        assert_eq!(
+            parse_decimal("99999999999999999999", 2),
+            Err(AmountFault::TooLarge)
+        );
     }
 
     #[test]
     fn money_reasons_read_well() {
         let r = money("total_amount", &Scalar::Str(Cow::Borrowed("12.345")), 2).unwrap_err();
-        assert_eq!(r.to_string(), r#"`total_amount` "12.345" has more than two decimals"#);
+        assert_eq!(
+            r.to_string(),
+            r#"`total_amount` "12.345" has more than two decimals"#
+        );
         let r = money("total_amount", &Scalar::Str(Cow::Borrowed("-5.00")), 2).unwrap_err();
         assert_eq!(r.to_string(), r#"`total_amount` "-5.00" is negative"#);
         assert_eq!(money("total_amount", &Scalar::Float(109.8), 2), Ok(10980));

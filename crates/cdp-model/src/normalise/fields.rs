@@ -8,10 +8,15 @@ use super::Rejection;
 use crate::identifier::{canonicalise_into, IdType, Identifier, JunkList};
 
 /// A required field that must be a non-blank JSON string (trimmed).
-pub(crate) fn required_str<'s>(field: &str, value: &'s Option<Scalar<'_>>) -> Result<&'s str, Rejection> {
+pub(crate) fn required_str<'s>(
+    field: &str,
+    value: &'s Option<Scalar<'_>>,
+) -> Result<&'s str, Rejection> {
     match value {
         None | Some(Scalar::Null) => Err(Rejection::missing(field)),
-        Some(Scalar::Str(s)) if s.trim().is_empty() => Err(Rejection::new(format!("`{field}` is empty"), Some(field))),
+        Some(Scalar::Str(s)) if s.trim().is_empty() => {
+            Err(Rejection::new(format!("`{field}` is empty"), Some(field)))
+        }
         Some(Scalar::Str(s)) => Ok(s.trim()),
         Some(other) => Err(Rejection::wrong_type(field, "a string", other.type_name())),
     }
@@ -19,11 +24,16 @@ pub(crate) fn required_str<'s>(field: &str, value: &'s Option<Scalar<'_>>) -> Re
 
 /// A required field that may be a string or a number (offline systems send
 /// ids and codes as either), trimmed and non-blank.
-pub(crate) fn required_text<'s>(field: &str, value: &'s Option<Scalar<'_>>) -> Result<Cow<'s, str>, Rejection> {
+pub(crate) fn required_text<'s>(
+    field: &str,
+    value: &'s Option<Scalar<'_>>,
+) -> Result<Cow<'s, str>, Rejection> {
     match value {
         None | Some(Scalar::Null) => Err(Rejection::missing(field)),
         Some(v) => match v.text() {
-            Some(t) if t.trim().is_empty() => Err(Rejection::new(format!("`{field}` is empty"), Some(field))),
+            Some(t) if t.trim().is_empty() => {
+                Err(Rejection::new(format!("`{field}` is empty"), Some(field)))
+            }
             Some(Cow::Borrowed(t)) => Ok(Cow::Borrowed(t.trim())),
             Some(Cow::Owned(t)) => Ok(Cow::Owned(t.trim().to_string())),
             None => Err(Rejection::wrong_type(field, "a string", v.type_name())),
@@ -48,7 +58,10 @@ pub(crate) struct Ids<'j> {
 
 impl<'j> Ids<'j> {
     pub(crate) fn new(junk: &'j JunkList) -> Self {
-        Self { junk, out: Vec::with_capacity(8) }
+        Self {
+            junk,
+            out: Vec::with_capacity(8),
+        }
     }
 
     /// Adds the field's value as an identifier of `id_type` when it is a
@@ -80,16 +93,36 @@ mod tests {
 
     #[test]
     fn required_str_names_the_fault() {
-        assert_eq!(required_str("event", &None).unwrap_err().reason, "missing required field `event`");
-        assert_eq!(required_str("event", &s("  ")).unwrap_err().reason, "`event` is empty");
-        assert_eq!(required_str("event", &Some(Scalar::Int(3))).unwrap_err().reason, "`event` must be a string, got a number");
+        assert_eq!(
+            required_str("event", &None).unwrap_err().reason,
+            "missing required field `event`"
+        );
+        assert_eq!(
+            required_str("event", &s("  ")).unwrap_err().reason,
+            "`event` is empty"
+        );
+        assert_eq!(
+            required_str("event", &Some(Scalar::Int(3)))
+                .unwrap_err()
+                .reason,
+            "`event` must be a string, got a number"
+        );
         assert_eq!(required_str("event", &s(" click ")).unwrap(), "click");
     }
 
     #[test]
     fn required_text_accepts_numbers() {
-        assert_eq!(required_text("store_id", &Some(Scalar::Int(1001))).unwrap(), "1001");
-        assert_eq!(required_text("store_id", &Some(Scalar::Bool(true))).unwrap_err().field.as_deref(), Some("store_id"));
+        assert_eq!(
+            required_text("store_id", &Some(Scalar::Int(1001))).unwrap(),
+            "1001"
+        );
+        assert_eq!(
+            required_text("store_id", &Some(Scalar::Bool(true)))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("store_id")
+        );
     }
 
     #[test]

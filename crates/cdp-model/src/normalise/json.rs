@@ -10,7 +10,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, value::MapAccessDeserializer, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, value::MapAccessDeserializer, Deserialize, Deserializer, IgnoredAny, MapAccess,
+    SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use super::Rejection;
@@ -201,7 +204,10 @@ fn json_kind(start: &str) -> &'static str {
 /// none, which is the common case for machine-written messages.
 pub(crate) fn compact(json: &str) -> Cow<'_, str> {
     let json = json.trim();
-    if !json.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+    if !json
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len());
@@ -317,12 +323,19 @@ mod tests {
         let r = parse_object::<Probe>("not json at all").err().unwrap();
         assert_eq!(r.reason, "not JSON: expected ident at line 1 column 2");
         let r = parse_object::<Probe>("{\"a\":1} x").err().unwrap();
-        assert!(r.reason.starts_with("not JSON: trailing characters"), "{}", r.reason);
+        assert!(
+            r.reason.starts_with("not JSON: trailing characters"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
     fn compact_keeps_whitespace_inside_strings() {
-        assert_eq!(compact("{ \"a b\" : [1, 2],\n \"c\":\"x\\\" y\" }"), "{\"a b\":[1,2],\"c\":\"x\\\" y\"}");
+        assert_eq!(
+            compact("{ \"a b\" : [1, 2],\n \"c\":\"x\\\" y\" }"),
+            "{\"a b\":[1,2],\"c\":\"x\\\" y\"}"
+        );
         assert!(matches!(compact("{\"a\":1}"), Cow::Borrowed(_)));
     }
 

@@ -45,12 +45,21 @@ pub(crate) fn normalise(
         TimeFormat::EpochMillis => time::epoch(&t.path, &time_value, EpochUnit::Millis)?,
         TimeFormat::EpochMicros => time::epoch(&t.path, &time_value, EpochUnit::Micros)?,
         TimeFormat::Rfc3339 => time::rfc3339(&t.path, &required_text(&t.path, &Some(time_value))?)?,
-        TimeFormat::Pattern(p) => {
-            time::pattern(&t.path, &required_text(&t.path, &Some(time_value))?, p, t.zone.map(|z| z.0))?
-        }
+        TimeFormat::Pattern(p) => time::pattern(
+            &t.path,
+            &required_text(&t.path, &Some(time_value))?,
+            p,
+            t.zone.map(|z| z.0),
+        )?,
     };
 
-    let mut ev = CanonicalEvent::new(event_id, map.name.clone(), event_type, event_time_us, provenance.clone());
+    let mut ev = CanonicalEvent::new(
+        event_id,
+        map.name.clone(),
+        event_type,
+        event_time_us,
+        provenance.clone(),
+    );
 
     if let Some(a) = &map.amount {
         // Ads carry a cost in 1/10000 yuan, everything else an amount in fen.
@@ -63,12 +72,17 @@ pub(crate) fn normalise(
                 (AmountUnit::Fen, false) => amount::whole(&a.path, &v)?,
                 (AmountUnit::Fen, true) => amount::whole(&a.path, &v)?
                     .checked_mul(100)
-                    .ok_or_else(|| Rejection::invalid(&a.path, &v.text().unwrap_or_default(), "is too large"))?,
+                    .ok_or_else(|| {
+                        Rejection::invalid(&a.path, &v.text().unwrap_or_default(), "is too large")
+                    })?,
             }),
         };
         if value.is_none() && map.kind == SourceKind::Transaction && ev.event_type == "paid" {
             return Err(Rejection::new(
-                format!("missing required field `{}` (the amount, required for paid orders)", a.path),
+                format!(
+                    "missing required field `{}` (the amount, required for paid orders)",
+                    a.path
+                ),
                 Some(&a.path),
             ));
         }
@@ -102,7 +116,9 @@ pub(crate) fn normalise(
             match lookup(&root, path) {
                 // A list of ids (several phones of one customer) is common
                 // in CRM exports.
-                Some(Value::Array(items)) => items.iter().for_each(|v| ids.add(*id_type, &Some(scalar(v)))),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .for_each(|v| ids.add(*id_type, &Some(scalar(v)))),
                 Some(v) => ids.add(*id_type, &Some(scalar(v))),
                 None => {}
             }
@@ -122,9 +138,19 @@ pub(crate) fn normalise(
 
 fn event_type(map: &MappedSource, root: &Value) -> Result<String, Rejection> {
     let (field, sent): (&str, Cow<'_, str>) = match map.event_type.source() {
-        Some(FieldSource::Path(p)) => (p, required_text(p, &lookup(root, p).map(scalar))?.into_owned().into()),
+        Some(FieldSource::Path(p)) => (
+            p,
+            required_text(p, &lookup(root, p).map(scalar))?
+                .into_owned()
+                .into(),
+        ),
         Some(FieldSource::Constant(v)) => ("event_type", Cow::Borrowed(v)),
-        None => return Err(Rejection::new("mapping gives no event_type (validate the config)", Some("event_type"))),
+        None => {
+            return Err(Rejection::new(
+                "mapping gives no event_type (validate the config)",
+                Some("event_type"),
+            ))
+        }
     };
     let mapped = if map.event_type_map.is_empty() {
         sent.as_ref()
@@ -162,5 +188,145 @@ fn scalar(v: &Value) -> Scalar<'_> {
         Value::Null => Scalar::Null,
         Value::Array(_) => Scalar::Array,
         Value::Object(_) => Scalar::Object,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::testkit::{ids, sorted, us, MD5_13900139000, SHA256_13900139000};
+    use crate::event::Provenance;
+    use crate::mapping::MappedSource;
+    use crate::normalise::{Normaliser, Rejection};
+    use crate::source::{SourceFormat, SourceKind};
+    use crate::CanonicalEvent;
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Pipeline {
+        mapped_source: Vec<MappedSource>,
+    }
+
+    const SALE: &str = r#"{"txn_no":"A-SH002-000981","txn_type":"SALE","txn_time":"20261120143305","shop_code":"SH002","cashier":"C07","amt_fen":10980,"pay_method":"wechat","cust":{"tel":"139-0013-9000","card_no":"M000789","name":"王五"},"items":[{"sku":"SKU-001","qty":2,"price_fen":5490}]}"#;
+
+    /// The shipped example, as the pipeline config loader reads it.
+    fn example() -> SourceFormat {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../pipelines/example_pos.toml");
+        let text = std::fs::read_to_string(&path).expect("pipelines/example_pos.toml is shipped");
+        let pipeline: Pipeline = toml::from_str(&text).expect("example parses");
+        assert_eq!(pipeline.mapped_source.len(), 1);
+        let map = pipeline
+            .mapped_source
+            .into_iter()
+            .next()
+            .expect("one mapping");
+        map.validate().expect("example validates");
+        SourceFormat::Mapped(Arc::new(map))
+    }
+
+    fn run(format: &SourceFormat, raw: &str) -> Result<CanonicalEvent, Rejection> {
+        Normaliser::default().normalise(
+            format,
+            raw.as_bytes(),
+            &Provenance::kafka("acme.pos", 0, 1),
+        )
+    }
+
+    #[test]
+    fn shipped_example_normalises_an_acme_sale() {
+        let format = example();
+        assert_eq!(format.source_name(), "acme_pos");
+        assert_eq!(format.kind(), SourceKind::Transaction);
+        let ev = run(&format, SALE).unwrap();
+        assert_eq!(ev.source, "acme_pos");
+        assert_eq!(ev.event_id, "A-SH002-000981:SALE");
+        assert_eq!(ev.event_type, "paid");
+        assert_eq!(ev.event_time_us, us("2026-11-20T06:33:05Z"));
+        assert_eq!(ev.amount_fen, Some(10980));
+        assert_eq!(ev.currency.as_deref(), Some("CNY"));
+        assert_eq!(ev.channel.as_deref(), Some("store"));
+        assert_eq!(ev.store_id.as_deref(), Some("SH002"));
+        assert_eq!(ev.guide_id.as_deref(), Some("C07"));
+        assert_eq!(ev.order_id.as_deref(), Some("A-SH002-000981"));
+        let md5 = format!("phone_md5:{MD5_13900139000}");
+        let sha = format!("phone_sha256:{SHA256_13900139000}");
+        assert_eq!(
+            ids(&ev),
+            sorted(&["phone:+8613900139000", &md5, &sha, "member_id:M000789"])
+        );
+        // Compared as JSON: key order inside `items` depends on serde_json
+        // features other crates of the workspace may switch on.
+        let props: serde_json::Value =
+            serde_json::from_str(ev.properties.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            props,
+            serde_json::json!({"items": [{"sku": "SKU-001", "qty": 2, "price_fen": 5490}], "pay_method": "wechat"})
+        );
+        assert!(
+            !format!("{ev:?}").contains("王五"),
+            "unmapped PII stays out"
+        );
+    }
+
+    #[test]
+    fn shipped_example_maps_returns_and_rejects_unknown_types() {
+        let format = example();
+        let ret = run(&format, &SALE.replace("\"SALE\"", "\"RETURN\"")).unwrap();
+        assert_eq!(ret.event_type, "refunded");
+        assert_eq!(ret.event_id, "A-SH002-000981:RETURN");
+        let r = run(&format, &SALE.replace("\"SALE\"", "\"GIFT\"")).unwrap_err();
+        assert_eq!(
+            r.reason,
+            r#"`txn_type` "GIFT" is not listed in event_type_map"#
+        );
+    }
+
+    #[test]
+    fn shipped_example_rejects_bad_payloads_naming_the_field() {
+        let format = example();
+        let r = run(&format, &SALE.replace("20261120143305", "2026-11-20")).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("txn_time"));
+        let r = run(&format, &SALE.replace("10980", "109.80")).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("amt_fen"));
+        let r = run(&format, &SALE.replace(r#""amt_fen":10980,"#, "")).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("amt_fen"));
+        let r = run(&format, &SALE.replace(r#""txn_no":"A-SH002-000981","#, "")).unwrap_err();
+        assert_eq!(r.reason, "missing required field `txn_no`");
+        assert!(run(&format, "[]")
+            .unwrap_err()
+            .reason
+            .starts_with("not a JSON object"));
+    }
+
+    #[test]
+    fn epoch_paths_arrays_and_ad_costs() {
+        let map: MappedSource = toml::from_str(
+            r#"
+            name = "dsp_x"
+            kind = "ad"
+            event_id = "id"
+            event_type = { value = "click" }
+            event_time = { path = "t", format = "epoch_s" }
+            amount = { path = "price.cny", unit = "yuan" }
+            identifiers = { oaid_md5 = "ids.0", phone = ["phones"] }
+            "#,
+        )
+        .unwrap();
+        map.validate().unwrap();
+        let format = SourceFormat::Mapped(Arc::new(map));
+        let ev = run(&format, r#"{"id":9,"t":"1763620500","price":{"cny":"0.0035"},"ids":["5D41402ABC4B2A76B9719D911017C592"],"phones":["13800000000",null,"+852 9123 4567"]}"#).unwrap();
+        assert_eq!(ev.event_id, "9");
+        assert_eq!(ev.event_time_us, 1_763_620_500_000_000);
+        assert_eq!(ev.ad_cost_e4, Some(35));
+        assert_eq!(ev.amount_fen, None);
+        assert_eq!(
+            ids(&ev),
+            sorted(&[
+                "phone:+85291234567",
+                "oaid_md5:5d41402abc4b2a76b9719d911017c592"
+            ])
+        );
     }
 }

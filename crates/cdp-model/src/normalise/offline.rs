@@ -37,7 +37,11 @@ struct Offline<'a> {
     unionid: Option<Scalar<'a>>,
 }
 
-pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) -> Result<CanonicalEvent, Rejection> {
+pub(crate) fn normalise(
+    raw: &[u8],
+    junk: &JunkList,
+    provenance: &Provenance,
+) -> Result<CanonicalEvent, Rejection> {
     let m: Offline = json::parse_object(json::utf8(raw)?)?;
     let record_id = required_text("record_id", &m.record_id)?;
     let store_id = required_text("store_id", &m.store_id)?;
@@ -112,7 +116,15 @@ mod tests {
         assert_eq!(ev.event_time_us, us("2026-11-21T02:00:00Z"));
         let md5 = format!("phone_md5:{MD5_13900139000}");
         let sha = format!("phone_sha256:{SHA256_13900139000}");
-        assert_eq!(ids(&ev), sorted(&["phone:+8613900139000", &md5, &sha, "wecom_external_userid:wmXyZ002"]));
+        assert_eq!(
+            ids(&ev),
+            sorted(&[
+                "phone:+8613900139000",
+                &md5,
+                &sha,
+                "wecom_external_userid:wmXyZ002"
+            ])
+        );
     }
 
     #[test]

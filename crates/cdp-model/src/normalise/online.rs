@@ -75,7 +75,11 @@ struct Context<'a> {
 /// distinct messages never collide in practice.
 const DERIVED_ID_HEX: usize = 32;
 
-pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) -> Result<CanonicalEvent, Rejection> {
+pub(crate) fn normalise(
+    raw: &[u8],
+    junk: &JunkList,
+    provenance: &Provenance,
+) -> Result<CanonicalEvent, Rejection> {
     let text = json::utf8(raw)?;
     let m: Online = json::parse_object(text)?;
     let event_type = required_str("event", &m.event)?;
@@ -125,7 +129,7 @@ fn derived_event_id(raw: &[u8]) -> String {
     let digest = Sha256::digest(raw.trim_ascii());
     let mut id = String::with_capacity(8 + DERIVED_ID_HEX);
     id.push_str("derived-");
-    id.push_str(&hex::encode(&digest[..DERIVED_ID_HEX / 2]));
+    id.push_str(&crate::identifier::lower_hex(&digest[..DERIVED_ID_HEX / 2]));
     id
 }
 
@@ -133,7 +137,9 @@ fn derived_event_id(raw: &[u8]) -> String {
 /// (the page is what page views are about, and the event has no column for
 /// it). The SDK's own `page` property, if any, wins.
 fn properties(props: Option<&RawValue>, page: Option<&str>) -> Option<String> {
-    let props = props.map(|p| json::compact(p.get())).filter(|p| p != "null");
+    let props = props
+        .map(|p| json::compact(p.get()))
+        .filter(|p| p != "null");
     let Some(page) = page else {
         return props.map(|p| p.into_owned());
     };
@@ -175,8 +181,18 @@ mod tests {
         assert_eq!(ev.event_time_us, 1_763_620_385_123_000);
         assert_eq!(ev.platform.as_deref(), Some("mini_program"));
         assert_eq!(ev.channel_code.as_deref(), Some("pkg_card_2026q4"));
-        assert_eq!(ids(&ev), sorted(&["anonymous_id:anon-7f3a9c", "openid:oAbc123xyz", "unionid:uUnion001"]));
-        assert_eq!(ev.properties.as_deref(), Some(r#"{"page":"/pages/home","title":"首页"}"#));
+        assert_eq!(
+            ids(&ev),
+            sorted(&[
+                "anonymous_id:anon-7f3a9c",
+                "openid:oAbc123xyz",
+                "unionid:uUnion001"
+            ])
+        );
+        assert_eq!(
+            ev.properties.as_deref(),
+            Some(r#"{"page":"/pages/home","title":"首页"}"#)
+        );
         assert_eq!(ev.provenance.offset, 7);
     }
 
@@ -212,7 +228,10 @@ mod tests {
         // A redelivery of the same bytes (Kafka framing may add a newline)
         // is the same event.
         assert_eq!(ok(Online, &format!("{raw}\n")).event_id, ev.event_id);
-        assert_ne!(ok(Online, &raw.replace("SKU-001", "SKU-002")).event_id, ev.event_id);
+        assert_ne!(
+            ok(Online, &raw.replace("SKU-001", "SKU-002")).event_id,
+            ev.event_id
+        );
         assert_eq!(
             ids(&ev),
             sorted(&[
@@ -221,13 +240,19 @@ mod tests {
                 "idfa_md5:f2d1311ca5c1ecb214c19a26e9ddbad0",
             ])
         );
-        assert_eq!(ev.properties.as_deref(), Some(r#"{"sku":"SKU-001","price":"59.90"}"#));
+        assert_eq!(
+            ev.properties.as_deref(),
+            Some(r#"{"sku":"SKU-001","price":"59.90"}"#)
+        );
     }
 
     #[test]
     fn line4_zero_idfa_dropped_email_lowercased() {
         let ev = ok(Online, line(ONLINE, 4));
-        assert_eq!(ids(&ev), sorted(&["anonymous_id:anon-ios-55", "email:li.ming@example.com"]));
+        assert_eq!(
+            ids(&ev),
+            sorted(&["anonymous_id:anon-ios-55", "email:li.ming@example.com"])
+        );
     }
 
     #[test]
@@ -263,14 +288,26 @@ mod tests {
 
     #[test]
     fn event_must_be_a_non_empty_string() {
-        assert_eq!(err(Online, r#"{"event":"","ts":1}"#).reason, "`event` is empty");
-        assert_eq!(err(Online, r#"{"event":7,"ts":1}"#).reason, "`event` must be a string, got a number");
-        assert_eq!(err(Online, r#"{"ts":1}"#).reason, "missing required field `event`");
+        assert_eq!(
+            err(Online, r#"{"event":"","ts":1}"#).reason,
+            "`event` is empty"
+        );
+        assert_eq!(
+            err(Online, r#"{"event":7,"ts":1}"#).reason,
+            "`event` must be a string, got a number"
+        );
+        assert_eq!(
+            err(Online, r#"{"ts":1}"#).reason,
+            "missing required field `event`"
+        );
     }
 
     #[test]
     fn ip_and_ua_are_never_identifiers_and_wrong_nested_types_are_ignored() {
-        let ev = ok(Online, r#"{"event":"x","ts":1,"user":"oops","device":[1],"context":{"ip":"1.2.3.4","ua":"UA","page":null}}"#);
+        let ev = ok(
+            Online,
+            r#"{"event":"x","ts":1,"user":"oops","device":[1],"context":{"ip":"1.2.3.4","ua":"UA","page":null}}"#,
+        );
         assert!(ev.identifiers.is_empty());
         assert_eq!(ev.properties, None);
         assert!(!format!("{ev:?}").contains("1.2.3.4"));
@@ -278,7 +315,10 @@ mod tests {
 
     #[test]
     fn escaped_strings_and_numeric_ids_are_read() {
-        let ev = ok(Online, r#"{"event":"a\u0062","ts":1,"user":{"member_id":12345,"openid":"o\"x"}}"#);
+        let ev = ok(
+            Online,
+            r#"{"event":"a\u0062","ts":1,"user":{"member_id":12345,"openid":"o\"x"}}"#,
+        );
         assert_eq!(ev.event_type, "ab");
         assert_eq!(ids(&ev), sorted(&["member_id:12345", "openid:o\"x"]));
     }

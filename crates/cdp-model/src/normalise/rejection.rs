@@ -17,7 +17,10 @@ const MAX_QUOTED_CHARS: usize = 60;
 
 impl Rejection {
     pub fn new(reason: impl Into<String>, field: Option<&str>) -> Self {
-        Self { reason: reason.into(), field: field.map(str::to_string) }
+        Self {
+            reason: reason.into(),
+            field: field.map(str::to_string),
+        }
     }
 
     /// A fault of the whole message (not JSON, not UTF-8, not an object).
@@ -30,12 +33,18 @@ impl Rejection {
     }
 
     pub(crate) fn wrong_type(field: &str, expected: &str, got: &str) -> Self {
-        Self::new(format!("`{field}` must be {expected}, got {got}"), Some(field))
+        Self::new(
+            format!("`{field}` must be {expected}, got {got}"),
+            Some(field),
+        )
     }
 
     /// `field` holds `value`, which is wrong because of `problem`.
     pub(crate) fn invalid(field: &str, value: &str, problem: impl fmt::Display) -> Self {
-        Self::new(format!("`{field}` {:?} {problem}", quote(value)), Some(field))
+        Self::new(
+            format!("`{field}` {:?} {problem}", quote(value)),
+            Some(field),
+        )
     }
 }
 
@@ -60,9 +69,15 @@ mod tests {
 
     #[test]
     fn reasons_read_as_the_brief_asks() {
-        assert_eq!(Rejection::missing("ts").to_string(), "missing required field `ts`");
+        assert_eq!(
+            Rejection::missing("ts").to_string(),
+            "missing required field `ts`"
+        );
         let r = Rejection::invalid("total_amount", "12.345", "has more than two decimals");
-        assert_eq!(r.to_string(), r#"`total_amount` "12.345" has more than two decimals"#);
+        assert_eq!(
+            r.to_string(),
+            r#"`total_amount` "12.345" has more than two decimals"#
+        );
         assert_eq!(r.field.as_deref(), Some("total_amount"));
     }
 

@@ -16,7 +16,11 @@ pub(crate) fn line(fixture: &str, n: usize) -> &str {
 }
 
 pub(crate) fn run(kind: SourceKind, raw: &str) -> Result<CanonicalEvent, Rejection> {
-    Normaliser::default().normalise(&SourceFormat::Reference(kind), raw.as_bytes(), &Provenance::file_line("fixture.jsonl", 7))
+    Normaliser::default().normalise(
+        &SourceFormat::Reference(kind),
+        raw.as_bytes(),
+        &Provenance::file_line("fixture.jsonl", 7),
+    )
 }
 
 pub(crate) fn ok(kind: SourceKind, raw: &str) -> CanonicalEvent {
@@ -50,12 +54,16 @@ pub(crate) fn sorted(expected: &[&str]) -> Vec<String> {
 }
 
 pub(crate) fn us(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).expect("test time").timestamp_micros()
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("test time")
+        .timestamp_micros()
 }
 
 /// md5 / sha256 of the national numbers in the fixtures, computed outside
 /// this code (Python hashlib) so the tests do not check the code with itself.
 pub(crate) const MD5_13800138000: &str = "7945bd83237335e5376ff44d62e4f0ae";
-pub(crate) const SHA256_13800138000: &str = "a6942f9771d67f34034d2f1926988ed3fad3bf1b4e7cedb9a31f31398dea43bc";
+pub(crate) const SHA256_13800138000: &str =
+    "a6942f9771d67f34034d2f1926988ed3fad3bf1b4e7cedb9a31f31398dea43bc";
 pub(crate) const MD5_13900139000: &str = "ffd07e1a0527aaeadd164d4a149a6506";
-pub(crate) const SHA256_13900139000: &str = "f1d8142cbb59c0a2f93f91fbe934f83f9afbdab0b8fafaabad0f842b32aab322";
+pub(crate) const SHA256_13900139000: &str =
+    "f1d8142cbb59c0a2f93f91fbe934f83f9afbdab0b8fafaabad0f842b32aab322";

@@ -67,10 +67,20 @@ pub(crate) fn status(field: &str, value: &str) -> Result<&'static str, Rejection
     STATUSES
         .into_iter()
         .find(|s| s.eq_ignore_ascii_case(v))
-        .ok_or_else(|| Rejection::invalid(field, value, "is not a known status (paid, refunded, cancelled)"))
+        .ok_or_else(|| {
+            Rejection::invalid(
+                field,
+                value,
+                "is not a known status (paid, refunded, cancelled)",
+            )
+        })
 }
 
-pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) -> Result<CanonicalEvent, Rejection> {
+pub(crate) fn normalise(
+    raw: &[u8],
+    junk: &JunkList,
+    provenance: &Provenance,
+) -> Result<CanonicalEvent, Rejection> {
     let m: Transaction = json::parse_object(json::utf8(raw)?)?;
     let order_id = required_str("order_id", &m.order_id)?;
     let status = status("status", required_str("status", &m.status)?)?;
@@ -79,7 +89,13 @@ pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) ->
         None | Some(Scalar::Null) => None,
         Some(Scalar::Str(s)) if s.trim().is_empty() => None,
         Some(Scalar::Str(s)) => Some(time::rfc3339("paid_at", s)?),
-        Some(other) => return Err(Rejection::wrong_type("paid_at", "an RFC 3339 string", other.type_name())),
+        Some(other) => {
+            return Err(Rejection::wrong_type(
+                "paid_at",
+                "an RFC 3339 string",
+                other.type_name(),
+            ))
+        }
     };
     // A payment happened when it was paid; a refund or cancellation when
     // the order system recorded it.
@@ -89,7 +105,10 @@ pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) ->
     };
     let amount_fen = match &m.total_amount {
         None | Some(Scalar::Null) if status == "paid" => {
-            return Err(Rejection::new("missing required field `total_amount` (required when status is paid)", Some("total_amount")))
+            return Err(Rejection::new(
+                "missing required field `total_amount` (required when status is paid)",
+                Some("total_amount"),
+            ))
         }
         None | Some(Scalar::Null) => None,
         Some(total) => Some(amount::money("total_amount", total, 2)?),
@@ -104,7 +123,10 @@ pub(crate) fn normalise(raw: &[u8], junk: &JunkList, provenance: &Provenance) ->
     );
     ev.order_id = Some(order_id.to_string());
     ev.amount_fen = amount_fen;
-    ev.currency = Some(optional_text(&m.currency).map_or_else(|| DEFAULT_CURRENCY.to_string(), |c| c.to_ascii_uppercase()));
+    ev.currency = Some(
+        optional_text(&m.currency)
+            .map_or_else(|| DEFAULT_CURRENCY.to_string(), |c| c.to_ascii_uppercase()),
+    );
     ev.channel = optional_text(&m.channel);
     ev.store_id = optional_text(&m.store_id);
 
@@ -149,7 +171,14 @@ mod tests {
         let sha = format!("phone_sha256:{SHA256_13800138000}");
         assert_eq!(
             ids(&ev),
-            sorted(&["phone:+8613800138000", &md5, &sha, "member_id:M000123", "unionid:uUnion001", "openid:oAbc123xyz"])
+            sorted(&[
+                "phone:+8613800138000",
+                &md5,
+                &sha,
+                "member_id:M000123",
+                "unionid:uUnion001",
+                "openid:oAbc123xyz"
+            ])
         );
         assert_eq!(
             ev.properties.as_deref(),
@@ -162,7 +191,10 @@ mod tests {
 
     #[test]
     fn line2_redelivery_is_the_same_event() {
-        assert_eq!(ok(Transaction, line(TRANSACTION, 2)), ok(Transaction, line(TRANSACTION, 1)));
+        assert_eq!(
+            ok(Transaction, line(TRANSACTION, 2)),
+            ok(Transaction, line(TRANSACTION, 1))
+        );
     }
 
     #[test]
@@ -193,21 +225,38 @@ mod tests {
         assert_eq!(r.reason, r#"`total_amount` "-5.00" is negative"#);
         assert_eq!(r.field.as_deref(), Some("total_amount"));
         let r = err(Transaction, line(TRANSACTION, 6));
-        assert_eq!(r.reason, r#"`total_amount` "12.345" has more than two decimals"#);
+        assert_eq!(
+            r.reason,
+            r#"`total_amount` "12.345" has more than two decimals"#
+        );
     }
 
     #[test]
     fn status_and_amount_rules() {
         let base = r#"{"order_id":"o1","updated_at":"2026-11-20T00:00:00Z","status":"#;
-        assert_eq!(err(Transaction, &format!("{base}\"shipped\"}}")).field.as_deref(), Some("status"));
+        assert_eq!(
+            err(Transaction, &format!("{base}\"shipped\"}}"))
+                .field
+                .as_deref(),
+            Some("status")
+        );
         let r = err(Transaction, &format!("{base}\"paid\"}}"));
         assert_eq!(r.field.as_deref(), Some("total_amount"));
-        let ev = ok(Transaction, &format!("{base}\"CANCELLED\",\"currency\":\"usd\"}}"));
+        let ev = ok(
+            Transaction,
+            &format!("{base}\"CANCELLED\",\"currency\":\"usd\"}}"),
+        );
         assert_eq!(ev.event_id, "o1:cancelled");
         assert_eq!(ev.amount_fen, None);
         assert_eq!(ev.currency.as_deref(), Some("USD"));
-        let r = err(Transaction, &format!("{base}\"paid\",\"total_amount\":\"1\",\"paid_at\":\"soon\"}}"));
+        let r = err(
+            Transaction,
+            &format!("{base}\"paid\",\"total_amount\":\"1\",\"paid_at\":\"soon\"}}"),
+        );
         assert_eq!(r.field.as_deref(), Some("paid_at"));
-        assert_eq!(err(Transaction, r#"{"status":"paid"}"#).reason, "missing required field `order_id`");
+        assert_eq!(
+            err(Transaction, r#"{"status":"paid"}"#).reason,
+            "missing required field `order_id`"
+        );
     }
 }

@@ -10,10 +10,17 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/cdp-target
 export CARGO_TARGET_DIR
 # Extra arguments for `cargo test`, e.g. `make test TEST_ARGS='-p cdp-ingest'`.
 TEST_ARGS ?= --workspace
+# A venv with DuckDB: tests check that outside readers read the lake as it is.
+VENV ?= $(HOME)/.cache/cdp-venv
+export CDP_TEST_PYTHON := $(VENV)/bin/python
 
-.PHONY: test demo services-start services-stop services-status install-services build
+.PHONY: venv test demo services-start services-stop services-status install-services build
 
-test:
+venv:
+	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
+	@"$(VENV)/bin/python" -c 'import duckdb' 2>/dev/null || "$(VENV)/bin/pip" install --quiet duckdb
+
+test: venv
 	@echo "==> make test: services from deploy/local, then cargo test $(TEST_ARGS) (target dir $(CARGO_TARGET_DIR))"
 	@trap 'echo "==> stopping services"; deploy/local/services.sh stop' EXIT; \
 	env_lines="$$(deploy/local/services.sh start)"; \

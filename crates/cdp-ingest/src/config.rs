@@ -41,7 +41,10 @@ pub struct WriterConfig {
 impl Default for WriterConfig {
     fn default() -> Self {
         let d = cdp_lake::event_writer::EventWriterOptions::default();
-        Self { max_rows_per_file: d.max_rows_per_file, max_buffered_mib: d.max_buffered_bytes >> 20 }
+        Self {
+            max_rows_per_file: d.max_rows_per_file,
+            max_buffered_mib: d.max_buffered_bytes >> 20,
+        }
     }
 }
 
@@ -61,15 +64,22 @@ impl PipelineConfig {
         Self::load_with_env(path, std::env::vars())
     }
 
-    pub fn load_with_env(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
         let mut table = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| IngestError::ConfigFile { path: p.to_path_buf(), source })?;
-                text.parse::<toml::Table>().map_err(|e| IngestError::Config {
-                    field: p.display().to_string(),
-                    reason: e.to_string(),
-                })?
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| IngestError::ConfigFile {
+                        path: p.to_path_buf(),
+                        source,
+                    })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| IngestError::Config {
+                        field: p.display().to_string(),
+                        reason: e.to_string(),
+                    })?
             }
             None => toml::Table::new(),
         };
@@ -77,20 +87,31 @@ impl PipelineConfig {
         let origin = path.map_or_else(|| "environment".to_string(), |p| p.display().to_string());
         let config: Self = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| IngestError::Config { field: origin, reason: e.message().to_string() })?;
+            .map_err(|e: toml::de::Error| IngestError::Config {
+                field: origin,
+                reason: e.message().to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
-        JunkList::with_extra(&self.junk.extra)
-            .map_err(|e| IngestError::Config { field: "junk.extra".into(), reason: e.to_string() })?;
+        JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
+            field: "junk.extra".into(),
+            reason: e.to_string(),
+        })?;
         if self.writer.max_rows_per_file == 0 {
-            return Err(IngestError::Config { field: "writer.max_rows_per_file".into(), reason: "must be > 0".into() });
+            return Err(IngestError::Config {
+                field: "writer.max_rows_per_file".into(),
+                reason: "must be > 0".into(),
+            });
         }
         if self.writer.max_buffered_mib == 0 {
-            return Err(IngestError::Config { field: "writer.max_buffered_mib".into(), reason: "must be > 0".into() });
+            return Err(IngestError::Config {
+                field: "writer.max_buffered_mib".into(),
+                reason: "must be > 0".into(),
+            });
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
@@ -109,8 +130,10 @@ impl PipelineConfig {
     }
 
     pub fn normaliser(&self) -> Result<Normaliser> {
-        let junk = JunkList::with_extra(&self.junk.extra)
-            .map_err(|e| IngestError::Config { field: "junk.extra".into(), reason: e.to_string() })?;
+        let junk = JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
+            field: "junk.extra".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Normaliser::new(junk))
     }
 
@@ -140,22 +163,30 @@ mod tests {
     fn no_file_gives_the_defaults() {
         let c = PipelineConfig::load_with_env(None, []).unwrap();
         assert!(c.mapped_source.is_empty());
-        assert!(matches!(c.format("online"), Some(SourceFormat::Reference(SourceKind::Online))));
+        assert!(matches!(
+            c.format("online"),
+            Some(SourceFormat::Reference(SourceKind::Online))
+        ));
         assert!(c.format("nope").is_none());
     }
 
     #[test]
     fn an_unknown_field_is_named() {
         let f = write("[writer]\nmax_rows_per_fil = 3\n");
-        let err = PipelineConfig::load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        let err = PipelineConfig::load_with_env(Some(f.path()), [])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_rows_per_fil"), "{err}");
     }
 
     #[test]
     fn a_zero_limit_is_refused_with_its_field() {
-        let err = PipelineConfig::load_with_env(None, [("CDP__WRITER__MAX_ROWS_PER_FILE".into(), "0".into())])
-            .unwrap_err()
-            .to_string();
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__WRITER__MAX_ROWS_PER_FILE".into(), "0".into())],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("writer.max_rows_per_file"), "{err}");
     }
 

@@ -7,13 +7,20 @@ pub enum IngestError {
     Config { field: String, reason: String },
 
     #[error("cannot read config file {path}: {source}")]
-    ConfigFile { path: PathBuf, source: std::io::Error },
+    ConfigFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("bad --input {spec:?}: {reason}")]
     InputSpec { spec: String, reason: String },
 
     #[error("cannot read input {path} (line {line}): {source}")]
-    Input { path: PathBuf, line: u64, source: std::io::Error },
+    Input {
+        path: PathBuf,
+        line: u64,
+        source: std::io::Error,
+    },
 
     #[error("the lake failed: {0}")]
     Lake(#[from] cdp_lake::LakeError),

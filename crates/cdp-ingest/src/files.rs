@@ -45,14 +45,21 @@ impl InputSpec {
         })?;
         let path = PathBuf::from(path);
         if !path.is_file() {
-            return Err(IngestError::InputSpec { spec: spec.into(), reason: format!("{} is not a file", path.display()) });
+            return Err(IngestError::InputSpec {
+                spec: spec.into(),
+                reason: format!("{} is not a file", path.display()),
+            });
         }
         Ok(Self { format, path })
     }
 }
 
 fn open_lines(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    let file = File::open(path).map_err(|source| IngestError::Input { path: path.into(), line: 0, source })?;
+    let file = File::open(path).map_err(|source| IngestError::Input {
+        path: path.into(),
+        line: 0,
+        source,
+    })?;
     let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::MultiGzDecoder::new(file))
     } else {
@@ -79,11 +86,13 @@ fn read_inputs(
         let mut line_no = 0i64;
         loop {
             buf.clear();
-            let n = lines.read_until(b'\n', &mut buf).map_err(|source| IngestError::Input {
-                path: input.path.clone(),
-                line: line_no as u64 + 1,
-                source,
-            })?;
+            let n = lines
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| IngestError::Input {
+                    path: input.path.clone(),
+                    line: line_no as u64 + 1,
+                    source,
+                })?;
             if n == 0 {
                 break;
             }
@@ -126,14 +135,20 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(total_bytes);
     bar.set_style(
-        ProgressStyle::with_template("ingest {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("valid progress template"),
+        ProgressStyle::with_template(
+            "ingest {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("valid progress template"),
     );
     bar
 }
 
 /// Ingests `inputs` into the lake and stores the report.
-pub async fn ingest_files(lake: &Lake, config: &PipelineConfig, inputs: Vec<InputSpec>) -> Result<IngestReport> {
+pub async fn ingest_files(
+    lake: &Lake,
+    config: &PipelineConfig,
+    inputs: Vec<InputSpec>,
+) -> Result<IngestReport> {
     let started_at = chrono::Utc::now();
     let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let span = tracing::info_span!("ingest_files", run_id = %run_id, inputs = inputs.len());
@@ -143,7 +158,11 @@ pub async fn ingest_files(lake: &Lake, config: &PipelineConfig, inputs: Vec<Inpu
     for input in &inputs {
         sink.expect_source(input.format.source_name());
     }
-    let total_bytes = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
+    let total_bytes = inputs
+        .iter()
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
+        .map(|m| m.len())
+        .sum();
     let progress = progress_bar(total_bytes);
 
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_CHUNKS);
@@ -164,7 +183,9 @@ pub async fn ingest_files(lake: &Lake, config: &PipelineConfig, inputs: Vec<Inpu
             last_log = Instant::now();
         }
     }
-    reader.await.map_err(|e| IngestError::Internal(format!("reader thread failed: {e}")))??;
+    reader
+        .await
+        .map_err(|e| IngestError::Internal(format!("reader thread failed: {e}")))??;
     sink.flush().await?;
     progress.finish_and_clear();
 
@@ -172,7 +193,10 @@ pub async fn ingest_files(lake: &Lake, config: &PipelineConfig, inputs: Vec<Inpu
     let report = IngestReport {
         run_id,
         lake: lake.url().to_string(),
-        inputs: inputs.iter().map(|i| format!("{}={}", i.format.source_name(), i.path.display())).collect(),
+        inputs: inputs
+            .iter()
+            .map(|i| format!("{}={}", i.format.source_name(), i.path.display()))
+            .collect(),
         started_at: started_at.to_rfc3339(),
         finished_at: chrono::Utc::now().to_rfc3339(),
         balanced: sources.iter().all(|s| s.balances()),
@@ -180,6 +204,11 @@ pub async fn ingest_files(lake: &Lake, config: &PipelineConfig, inputs: Vec<Inpu
         files_written: sink.files_written(),
     };
     report.store(lake).await?;
-    tracing::info!(records, files = report.files_written, balanced = report.balanced, "ingest finished");
+    tracing::info!(
+        records,
+        files = report.files_written,
+        balanced = report.balanced,
+        "ingest finished"
+    );
     Ok(report)
 }

@@ -9,20 +9,34 @@ use crate::error::{IngestError, Result};
 pub const ENV_PREFIX: &str = "CDP__";
 
 /// Applies `CDP__…` overrides from `vars` to `table`.
-pub fn apply_env(table: &mut Table, vars: impl IntoIterator<Item = (String, String)>) -> Result<()> {
-    let mut vars: Vec<_> = vars.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+pub fn apply_env(
+    table: &mut Table,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<()> {
+    let mut vars: Vec<_> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
     vars.sort();
     for (key, raw) in vars {
-        let path: Vec<String> = key[ENV_PREFIX.len()..].split("__").map(str::to_lowercase).collect();
+        let path: Vec<String> = key[ENV_PREFIX.len()..]
+            .split("__")
+            .map(str::to_lowercase)
+            .collect();
         if path.iter().any(String::is_empty) {
-            return Err(IngestError::Config { field: key, reason: "empty level in variable name".into() });
+            return Err(IngestError::Config {
+                field: key,
+                reason: "empty level in variable name".into(),
+            });
         }
         let mut node = &mut *table;
         for (i, part) in path.iter().enumerate() {
             if i + 1 == path.len() {
                 node.insert(part.clone(), parse_scalar(&raw));
             } else {
-                let next = node.entry(part.clone()).or_insert_with(|| Value::Table(Table::new()));
+                let next = node
+                    .entry(part.clone())
+                    .or_insert_with(|| Value::Table(Table::new()));
                 node = next.as_table_mut().ok_or_else(|| IngestError::Config {
                     field: key.clone(),
                     reason: format!("`{part}` is not a section"),
@@ -53,7 +67,10 @@ mod tests {
             &mut t,
             [
                 ("CDP__KAFKA__BROKERS".to_string(), "b:2".to_string()),
-                ("CDP__WRITER__MAX_ROWS_PER_FILE".to_string(), "10".to_string()),
+                (
+                    "CDP__WRITER__MAX_ROWS_PER_FILE".to_string(),
+                    "10".to_string(),
+                ),
                 ("OTHER".to_string(), "x".to_string()),
             ],
         )
@@ -66,7 +83,8 @@ mod tests {
     #[test]
     fn an_override_into_a_value_names_the_variable() {
         let mut t: Table = "junk = 1\n".parse().unwrap();
-        let err = apply_env(&mut t, [("CDP__JUNK__EXTRA".to_string(), "x".to_string())]).unwrap_err();
+        let err =
+            apply_env(&mut t, [("CDP__JUNK__EXTRA".to_string(), "x".to_string())]).unwrap_err();
         assert!(err.to_string().contains("CDP__JUNK__EXTRA"), "{err}");
     }
 }

@@ -34,11 +34,16 @@ impl LakeSink {
 
     /// Makes `source` appear in the report even if nothing arrives for it.
     pub fn expect_source(&mut self, source: &str) {
-        self.counts.entry(source.to_string()).or_insert_with(|| SourceReport::new(source));
+        self.counts
+            .entry(source.to_string())
+            .or_insert_with(|| SourceReport::new(source));
     }
 
     pub async fn record(&mut self, source: &str, outcome: Outcome) -> Result<()> {
-        let counts = self.counts.entry(source.to_string()).or_insert_with(|| SourceReport::new(source));
+        let counts = self
+            .counts
+            .entry(source.to_string())
+            .or_insert_with(|| SourceReport::new(source));
         counts.received += 1;
         match outcome {
             Outcome::Normalised(event) => match self.events.offer(&event).await? {

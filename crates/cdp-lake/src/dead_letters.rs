@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BinaryBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{
+    ArrayRef, BinaryBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
 use cdp_model::Provenance;
 use rustc_hash::FxHashMap;
 
@@ -84,7 +87,12 @@ impl DeadLetterWriter {
             if pending.letters.is_empty() {
                 continue;
             }
-            let path = format!("{}/part-{}-{:05}.parquet", dead_letters_dir(&source), self.run_id, self.files_written);
+            let path = format!(
+                "{}/part-{}-{:05}.parquet",
+                dead_letters_dir(&source),
+                self.run_id,
+                self.files_written
+            );
             let batch = to_batch(&pending.letters)?;
             let bytes = parquet_io::encode(&path, dead_letters_schema(), &[batch])?;
             self.lake.put(&path, bytes).await?;
@@ -126,6 +134,8 @@ fn to_batch(letters: &[DeadLetter]) -> Result<RecordBatch> {
         Arc::new(offset.finish()),
         Arc::new(received_at.finish()),
     ];
-    RecordBatch::try_new(dead_letters_schema(), columns)
-        .map_err(|source| LakeError::Arrow { table: DEAD_LETTERS_TABLE, source })
+    RecordBatch::try_new(dead_letters_schema(), columns).map_err(|source| LakeError::Arrow {
+        table: DEAD_LETTERS_TABLE,
+        source,
+    })
 }

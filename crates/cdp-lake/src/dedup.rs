@@ -39,9 +39,19 @@ pub fn event_key(source: &str, event_id: &str) -> RecordKey {
 }
 
 /// Key of a dead letter: its source and the place it was read from.
-pub fn dead_letter_key(source: &str, origin: &str, partition: Option<i32>, offset: i64) -> RecordKey {
+pub fn dead_letter_key(
+    source: &str,
+    origin: &str,
+    partition: Option<i32>,
+    offset: i64,
+) -> RecordKey {
     let partition = partition.unwrap_or(-1).to_le_bytes();
-    hash_parts(&[source.as_bytes(), origin.as_bytes(), &partition, &offset.to_le_bytes()])
+    hash_parts(&[
+        source.as_bytes(),
+        origin.as_bytes(),
+        &partition,
+        &offset.to_le_bytes(),
+    ])
 }
 
 /// The keys of one table already in the lake.
@@ -55,10 +65,21 @@ impl KeyIndex {
     /// Loads the keys of `table` (`events` or `dlq`), rebuilding any key file
     /// a crash left missing.
     pub async fn load(lake: &Lake, table: &'static str) -> Result<Self> {
-        let data_files: Vec<String> =
-            lake.list(table).await?.into_iter().filter(|p| p.ends_with(".parquet")).collect();
-        let index_files: FxHashSet<String> = lake.list(&format!("{INDEX_DIR}/{table}")).await?.into_iter().collect();
-        let mut index = Self { table, keys: FxHashSet::default() };
+        let data_files: Vec<String> = lake
+            .list(table)
+            .await?
+            .into_iter()
+            .filter(|p| p.ends_with(".parquet"))
+            .collect();
+        let index_files: FxHashSet<String> = lake
+            .list(&format!("{INDEX_DIR}/{table}"))
+            .await?
+            .into_iter()
+            .collect();
+        let mut index = Self {
+            table,
+            keys: FxHashSet::default(),
+        };
         for data in &data_files {
             let key_file = key_file_for(data);
             let keys = if index_files.contains(&key_file) {
@@ -114,35 +135,53 @@ fn encode_keys(keys: &[RecordKey]) -> Bytes {
 }
 
 fn decode_keys(bytes: &[u8]) -> Vec<RecordKey> {
-    bytes.chunks_exact(16).map(|c| u128::from_le_bytes(c.try_into().expect("16-byte chunk"))).collect()
+    bytes
+        .chunks_exact(16)
+        .map(|c| u128::from_le_bytes(c.try_into().expect("16-byte chunk")))
+        .collect()
 }
 
 /// The keys of a batch of the given table, in row order.
-pub fn keys_of_batch(location: &str, table: &'static str, batch: &RecordBatch) -> Result<Vec<RecordKey>> {
+pub fn keys_of_batch(
+    location: &str,
+    table: &'static str,
+    batch: &RecordBatch,
+) -> Result<Vec<RecordKey>> {
     let column = |name: &'static str| {
-        batch.column_by_name(name).ok_or_else(|| LakeError::BadColumn {
-            location: location.to_string(),
-            column: name,
-            reason: "missing".into(),
-        })
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| LakeError::BadColumn {
+                location: location.to_string(),
+                column: name,
+                reason: "missing".into(),
+            })
     };
     let strings = |name: &'static str| -> Result<_> {
-        column(name)?.as_string_opt::<i32>().cloned().ok_or_else(|| LakeError::BadColumn {
-            location: location.to_string(),
-            column: name,
-            reason: "not Utf8".into(),
-        })
+        column(name)?
+            .as_string_opt::<i32>()
+            .cloned()
+            .ok_or_else(|| LakeError::BadColumn {
+                location: location.to_string(),
+                column: name,
+                reason: "not Utf8".into(),
+            })
     };
     let source = strings("source")?;
     match table {
         EVENTS_TABLE => {
             let id = strings("event_id")?;
-            Ok((0..batch.num_rows()).map(|i| event_key(source.value(i), id.value(i))).collect())
+            Ok((0..batch.num_rows())
+                .map(|i| event_key(source.value(i), id.value(i)))
+                .collect())
         }
         DEAD_LETTERS_TABLE => {
             let origin = strings("provenance_origin")?;
-            let partition = column("provenance_partition")?.as_primitive::<Int32Type>().clone();
-            let offset = column("provenance_offset")?.as_primitive::<Int64Type>().clone();
+            let partition = column("provenance_partition")?
+                .as_primitive::<Int32Type>()
+                .clone();
+            let offset = column("provenance_offset")?
+                .as_primitive::<Int64Type>()
+                .clone();
             Ok((0..batch.num_rows())
                 .map(|i| {
                     let p = (!partition.is_null(i)).then(|| partition.value(i));
@@ -157,7 +196,12 @@ pub fn keys_of_batch(location: &str, table: &'static str, batch: &RecordBatch) -
 async fn keys_of_file(lake: &Lake, table: &'static str, data: &str) -> Result<Vec<RecordKey>> {
     let columns: &[&str] = match table {
         EVENTS_TABLE => &["source", "event_id"],
-        _ => &["source", "provenance_origin", "provenance_partition", "provenance_offset"],
+        _ => &[
+            "source",
+            "provenance_origin",
+            "provenance_partition",
+            "provenance_offset",
+        ],
     };
     let mut keys = Vec::new();
     for batch in parquet_io::decode(data, lake.get(data).await?, Some(columns))? {
@@ -174,8 +218,14 @@ mod tests {
     fn keys_separate_source_and_id_unambiguously() {
         assert_ne!(event_key("ab", "c"), event_key("a", "bc"));
         assert_eq!(event_key("online", "e1"), event_key("online", "e1"));
-        assert_ne!(dead_letter_key("ad", "f", None, 1), dead_letter_key("ad", "f", None, 2));
-        assert_ne!(dead_letter_key("ad", "t", Some(0), 1), dead_letter_key("ad", "t", Some(1), 1));
+        assert_ne!(
+            dead_letter_key("ad", "f", None, 1),
+            dead_letter_key("ad", "f", None, 2)
+        );
+        assert_ne!(
+            dead_letter_key("ad", "t", Some(0), 1),
+            dead_letter_key("ad", "t", Some(1), 1)
+        );
     }
 
     #[test]

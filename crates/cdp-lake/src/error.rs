@@ -9,22 +9,43 @@ pub enum LakeError {
     BadRoot { root: String, reason: String },
 
     #[error("cannot create lake folder {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("object store failed on {location}: {source}")]
-    Store { location: String, source: object_store::Error },
+    Store {
+        location: String,
+        source: object_store::Error,
+    },
 
     #[error("cannot encode Parquet for {location}: {source} (our bug)")]
-    Encode { location: String, source: parquet::errors::ParquetError },
+    Encode {
+        location: String,
+        source: parquet::errors::ParquetError,
+    },
 
     #[error("cannot build an Arrow batch for {table}: {source} (our bug)")]
-    Arrow { table: &'static str, source: arrow::error::ArrowError },
+    Arrow {
+        table: &'static str,
+        source: arrow::error::ArrowError,
+    },
 
-    #[error("cannot read Parquet file {location}: {source} (the file is damaged or not written by cdp)")]
-    Decode { location: String, source: parquet::errors::ParquetError },
+    #[error(
+        "cannot read Parquet file {location}: {source} (the file is damaged or not written by cdp)"
+    )]
+    Decode {
+        location: String,
+        source: parquet::errors::ParquetError,
+    },
 
     #[error("file {location} has no usable column {column:?}: {reason}")]
-    BadColumn { location: String, column: &'static str, reason: String },
+    BadColumn {
+        location: String,
+        column: &'static str,
+        reason: String,
+    },
 
     #[error("cannot encode the ingest report: {0} (our bug)")]
     Report(#[from] serde_json::Error),

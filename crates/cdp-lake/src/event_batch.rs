@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Decimal128Builder, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, Decimal128Builder, Int32Builder, Int64Builder, ListBuilder, RecordBatch,
+    StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
 };
 use cdp_model::CanonicalEvent;
 
@@ -48,7 +48,10 @@ impl Default for EventBatchBuilder {
         );
         let ids = StructBuilder::new(
             identifier_fields(),
-            vec![Box::new(StringBuilder::new()), Box::new(StringBuilder::new())],
+            vec![
+                Box::new(StringBuilder::new()),
+                Box::new(StringBuilder::new()),
+            ],
         );
         Self {
             event_id: StringBuilder::new(),
@@ -99,8 +102,12 @@ impl EventBatchBuilder {
         let ids = self.identifiers.values();
         let mut id_bytes = 0;
         for id in &e.identifiers {
-            ids.field_builder::<StringBuilder>(0).expect("id_type builder").append_value(id.id_type.as_str());
-            ids.field_builder::<StringBuilder>(1).expect("id_value builder").append_value(&id.value);
+            ids.field_builder::<StringBuilder>(0)
+                .expect("id_type builder")
+                .append_value(id.id_type.as_str());
+            ids.field_builder::<StringBuilder>(1)
+                .expect("id_value builder")
+                .append_value(&id.value);
             ids.append(true);
             id_bytes += id.value.len() + 12;
         }
@@ -158,7 +165,10 @@ impl EventBatchBuilder {
         ];
         self.rows = 0;
         self.approx_bytes = 0;
-        RecordBatch::try_new(events_schema(), columns).map_err(|source| LakeError::Arrow { table: EVENTS_TABLE, source })
+        RecordBatch::try_new(events_schema(), columns).map_err(|source| LakeError::Arrow {
+            table: EVENTS_TABLE,
+            source,
+        })
     }
 }
 
@@ -177,20 +187,32 @@ mod tests {
             1_795_160_100_123_000,
             Provenance::file_line("t.jsonl", 1),
         );
-        e.identifiers = vec![Identifier::new(IdType::MemberId, "M1"), Identifier::new(IdType::Phone, "+8613800138000")];
+        e.identifiers = vec![
+            Identifier::new(IdType::MemberId, "M1"),
+            Identifier::new(IdType::Phone, "+8613800138000"),
+        ];
         e.amount_fen = Some(10_980);
         let mut b = EventBatchBuilder::default();
         b.append(&e);
         let batch = b.finish().unwrap();
         assert_eq!(batch.num_rows(), 1);
-        let amount = batch.column_by_name("amount").unwrap().as_primitive::<arrow::datatypes::Decimal128Type>();
+        let amount = batch
+            .column_by_name("amount")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(amount.value_as_string(0), "109.80");
-        let ids = batch.column_by_name("identifiers").unwrap().as_list::<i32>();
+        let ids = batch
+            .column_by_name("identifiers")
+            .unwrap()
+            .as_list::<i32>();
         let first = ids.value(0);
         let first = first.as_struct();
         assert_eq!(first.len(), 2);
         assert_eq!(first.column(0).as_string::<i32>().value(1), "phone");
-        assert_eq!(first.column(1).as_string::<i32>().value(1), "+8613800138000");
+        assert_eq!(
+            first.column(1).as_string::<i32>().value(1),
+            "+8613800138000"
+        );
         assert!(b.is_empty());
     }
 }

@@ -10,10 +10,10 @@ use cdp_model::CanonicalEvent;
 use crate::dedup::{event_key, KeyIndex, RecordKey};
 use crate::error::{LakeError, Result};
 use crate::event_batch::EventBatchBuilder;
+use crate::parquet_io;
 use crate::partition::{day_of, events_dir};
 use crate::root::Lake;
 use crate::schema::{events_schema, EVENTS_TABLE};
-use crate::parquet_io;
 
 /// What became of an offered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,10 @@ pub struct EventWriterOptions {
 
 impl Default for EventWriterOptions {
     fn default() -> Self {
-        Self { max_buffered_bytes: 512 * 1024 * 1024, max_rows_per_file: 1_000_000 }
+        Self {
+            max_buffered_bytes: 512 * 1024 * 1024,
+            max_rows_per_file: 1_000_000,
+        }
     }
 }
 
@@ -91,7 +94,8 @@ impl EventWriter {
         if buffer.rows.len() >= self.options.max_rows_per_file {
             self.flush_partition(&partition).await?;
         } else if self.buffered_bytes > self.options.max_buffered_bytes {
-            self.flush_largest(self.options.max_buffered_bytes / 2).await?;
+            self.flush_largest(self.options.max_buffered_bytes / 2)
+                .await?;
         }
         Ok(Offer::Accepted)
     }
@@ -106,7 +110,11 @@ impl EventWriter {
     }
 
     async fn flush_largest(&mut self, target_bytes: usize) -> Result<()> {
-        let mut by_size: Vec<_> = self.partitions.iter().map(|(k, v)| (v.rows.approx_bytes(), k.clone())).collect();
+        let mut by_size: Vec<_> = self
+            .partitions
+            .iter()
+            .map(|(k, v)| (v.rows.approx_bytes(), k.clone()))
+            .collect();
         by_size.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         for (_, partition) in by_size {
             if self.buffered_bytes <= target_bytes {
@@ -118,13 +126,20 @@ impl EventWriter {
     }
 
     async fn flush_partition(&mut self, partition: &(String, String)) -> Result<()> {
-        let Some(mut buffer) = self.partitions.remove(partition) else { return Ok(()) };
+        let Some(mut buffer) = self.partitions.remove(partition) else {
+            return Ok(());
+        };
         if buffer.rows.is_empty() {
             return Ok(());
         }
         self.buffered_bytes -= buffer.rows.approx_bytes().min(self.buffered_bytes);
         let (source, dt) = partition;
-        let path = format!("{}/part-{}-{:05}.parquet", events_dir(source, dt), self.run_id, self.files_written);
+        let path = format!(
+            "{}/part-{}-{:05}.parquet",
+            events_dir(source, dt),
+            self.run_id,
+            self.files_written
+        );
         let batch = sorted_by_time(buffer.rows.finish()?)?;
         let bytes = parquet_io::encode(&path, events_schema(), &[batch])?;
         let size = bytes.len();
@@ -139,9 +154,17 @@ impl EventWriter {
 /// Rows ordered by (event_time, event_id): readers prune row groups by time,
 /// and the same input always gives the same file.
 fn sorted_by_time(batch: RecordBatch) -> Result<RecordBatch> {
-    let arrow_err = |source| LakeError::Arrow { table: EVENTS_TABLE, source };
-    let columns = ["event_time", "event_id"]
-        .map(|name| SortColumn { values: batch.column_by_name(name).expect("events schema column").clone(), options: None });
+    let arrow_err = |source| LakeError::Arrow {
+        table: EVENTS_TABLE,
+        source,
+    };
+    let columns = ["event_time", "event_id"].map(|name| SortColumn {
+        values: batch
+            .column_by_name(name)
+            .expect("events schema column")
+            .clone(),
+        options: None,
+    });
     let indices = lexsort_to_indices(&columns, None).map_err(arrow_err)?;
     take_record_batch(&batch, &indices).map_err(arrow_err)
 }
@@ -152,7 +175,13 @@ mod tests {
     use cdp_model::Provenance;
 
     fn event(id: &str, t: i64) -> CanonicalEvent {
-        CanonicalEvent::new(id.into(), "online".into(), "page_view".into(), t, Provenance::file_line("f", 1))
+        CanonicalEvent::new(
+            id.into(),
+            "online".into(),
+            "page_view".into(),
+            t,
+            Provenance::file_line("f", 1),
+        )
     }
 
     #[tokio::test]
@@ -160,29 +189,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let day = 1_795_219_199_000_000;
-        let mut w = EventWriter::open(lake.clone(), "run1", EventWriterOptions::default()).await.unwrap();
+        let mut w = EventWriter::open(lake.clone(), "run1", EventWriterOptions::default())
+            .await
+            .unwrap();
         assert_eq!(w.offer(&event("a", day)).await.unwrap(), Offer::Accepted);
         assert_eq!(w.offer(&event("a", day)).await.unwrap(), Offer::Duplicate);
-        assert_eq!(w.offer(&event("b", day + 3_600_000_000)).await.unwrap(), Offer::Accepted);
+        assert_eq!(
+            w.offer(&event("b", day + 3_600_000_000)).await.unwrap(),
+            Offer::Accepted
+        );
         w.flush().await.unwrap();
-        assert_eq!(lake.list("events").await.unwrap().len(), 2, "one file per day");
+        assert_eq!(
+            lake.list("events").await.unwrap().len(),
+            2,
+            "one file per day"
+        );
 
-        let mut again = EventWriter::open(lake.clone(), "run2", EventWriterOptions::default()).await.unwrap();
-        assert_eq!(again.offer(&event("a", day)).await.unwrap(), Offer::Duplicate);
-        assert_eq!(again.offer(&event("c", day)).await.unwrap(), Offer::Accepted);
+        let mut again = EventWriter::open(lake.clone(), "run2", EventWriterOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            again.offer(&event("a", day)).await.unwrap(),
+            Offer::Duplicate
+        );
+        assert_eq!(
+            again.offer(&event("c", day)).await.unwrap(),
+            Offer::Accepted
+        );
     }
 
     #[tokio::test]
     async fn a_lost_key_file_is_rebuilt_from_the_data() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let mut w = EventWriter::open(lake.clone(), "run1", EventWriterOptions::default()).await.unwrap();
+        let mut w = EventWriter::open(lake.clone(), "run1", EventWriterOptions::default())
+            .await
+            .unwrap();
         w.offer(&event("a", 0)).await.unwrap();
         w.flush().await.unwrap();
         let data = lake.list("events").await.unwrap().remove(0);
-        lake.delete(&crate::dedup::key_file_for(&data)).await.unwrap();
+        lake.delete(&crate::dedup::key_file_for(&data))
+            .await
+            .unwrap();
 
-        let mut again = EventWriter::open(lake.clone(), "run2", EventWriterOptions::default()).await.unwrap();
+        let mut again = EventWriter::open(lake.clone(), "run2", EventWriterOptions::default())
+            .await
+            .unwrap();
         assert_eq!(again.offer(&event("a", 0)).await.unwrap(), Offer::Duplicate);
     }
 
@@ -190,7 +242,10 @@ mod tests {
     async fn partitions_roll_at_the_row_limit() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let options = EventWriterOptions { max_rows_per_file: 2, ..Default::default() };
+        let options = EventWriterOptions {
+            max_rows_per_file: 2,
+            ..Default::default()
+        };
         let mut w = EventWriter::open(lake.clone(), "r", options).await.unwrap();
         for i in 0..5 {
             w.offer(&event(&format!("e{i}"), 0)).await.unwrap();

@@ -16,7 +16,9 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("zstd level 3 is valid")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("zstd level 3 is valid"),
+        ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by("cdp".to_string())
@@ -25,9 +27,13 @@ fn writer_properties() -> WriterProperties {
 
 /// Encodes `batches` (all of `schema`) as one Parquet file.
 pub fn encode(location: &str, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes> {
-    let encode_err = |source| LakeError::Encode { location: location.to_string(), source };
+    let encode_err = |source| LakeError::Encode {
+        location: location.to_string(),
+        source,
+    };
     let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, schema, Some(writer_properties())).map_err(encode_err)?;
+    let mut writer =
+        ArrowWriter::try_new(&mut buf, schema, Some(writer_properties())).map_err(encode_err)?;
     for batch in batches {
         writer.write(batch).map_err(encode_err)?;
     }
@@ -37,13 +43,19 @@ pub fn encode(location: &str, schema: SchemaRef, batches: &[RecordBatch]) -> Res
 
 /// Reads every row of a Parquet file, optionally only some columns.
 pub fn decode(location: &str, bytes: Bytes, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
-    let decode_err = |source| LakeError::Decode { location: location.to_string(), source };
+    let decode_err = |source| LakeError::Decode {
+        location: location.to_string(),
+        source,
+    };
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(decode_err)?;
     if let Some(columns) = columns {
         let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
         builder = builder.with_projection(mask);
     }
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(decode_err)?;
+    let reader = builder
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(decode_err)?;
     reader
         .map(|b| b.map_err(|e| decode_err(parquet::errors::ParquetError::from(e))))
         .collect()
@@ -53,16 +65,20 @@ pub fn decode(location: &str, bytes: Bytes, columns: Option<&[&str]>) -> Result<
 pub fn read_strings(location: &str, bytes: Bytes, column: &'static str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for batch in decode(location, bytes, Some(&[column]))? {
-        let array = batch.column_by_name(column).ok_or_else(|| LakeError::BadColumn {
-            location: location.to_string(),
-            column,
-            reason: "missing".into(),
-        })?;
-        let strings = array.as_string_opt::<i32>().ok_or_else(|| LakeError::BadColumn {
-            location: location.to_string(),
-            column,
-            reason: format!("type {} instead of Utf8", array.data_type()),
-        })?;
+        let array = batch
+            .column_by_name(column)
+            .ok_or_else(|| LakeError::BadColumn {
+                location: location.to_string(),
+                column,
+                reason: "missing".into(),
+            })?;
+        let strings = array
+            .as_string_opt::<i32>()
+            .ok_or_else(|| LakeError::BadColumn {
+                location: location.to_string(),
+                column,
+                reason: format!("type {} instead of Utf8", array.data_type()),
+            })?;
         out.extend(strings.iter().map(|s| s.unwrap_or_default().to_string()));
     }
     Ok(out)

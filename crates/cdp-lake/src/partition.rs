@@ -23,7 +23,8 @@ pub fn dead_letters_dir(source: &str) -> String {
 
 /// The value of `key=` in a Hive path, if present.
 pub fn hive_value<'a>(path: &'a str, key: &str) -> Option<&'a str> {
-    path.split('/').find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+    path.split('/')
+        .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
 }
 
 #[cfg(test)]

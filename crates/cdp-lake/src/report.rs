@@ -23,7 +23,10 @@ pub struct SourceReport {
 
 impl SourceReport {
     pub fn new(source: &str) -> Self {
-        Self { source: source.to_string(), ..Self::default() }
+        Self {
+            source: source.to_string(),
+            ..Self::default()
+        }
     }
 
     /// Whether every received record is accounted for.
@@ -50,7 +53,8 @@ impl IngestReport {
     /// Stores the report as `ingest_reports/<run_id>.json`; returns its path.
     pub async fn store(&self, lake: &Lake) -> Result<String> {
         let path = format!("{REPORTS_DIR}/{}.json", self.run_id);
-        lake.put(&path, serde_json::to_vec_pretty(self)?.into()).await?;
+        lake.put(&path, serde_json::to_vec_pretty(self)?.into())
+            .await?;
         Ok(path)
     }
 
@@ -68,7 +72,11 @@ impl IngestReport {
                 s.accepted,
                 s.duplicates,
                 s.dead_lettered,
-                if s.balances() { "ok" } else { "DOES NOT BALANCE" }
+                if s.balances() {
+                    "ok"
+                } else {
+                    "DOES NOT BALANCE"
+                }
             ));
         }
         out
@@ -81,7 +89,13 @@ mod tests {
 
     #[test]
     fn a_report_balances_only_when_every_record_is_counted() {
-        let mut s = SourceReport { source: "ad".into(), received: 10, accepted: 7, duplicates: 1, dead_lettered: 2 };
+        let mut s = SourceReport {
+            source: "ad".into(),
+            received: 10,
+            accepted: 7,
+            duplicates: 1,
+            dead_lettered: 2,
+        };
         assert!(s.balances());
         s.accepted -= 1;
         assert!(!s.balances());

@@ -23,12 +23,19 @@ impl Lake {
     /// `file:///data/lake` (`s3://bucket/lake` needs the `s3` feature).
     pub fn open(root: &str) -> Result<Self> {
         let url = if root.contains("://") {
-            Url::parse(root).map_err(|e| LakeError::BadRoot { root: root.into(), reason: e.to_string() })?
+            Url::parse(root).map_err(|e| LakeError::BadRoot {
+                root: root.into(),
+                reason: e.to_string(),
+            })?
         } else {
-            std::fs::create_dir_all(root)
-                .map_err(|source| LakeError::CreateDir { path: root.into(), source })?;
-            let abs = std::fs::canonicalize(root)
-                .map_err(|source| LakeError::CreateDir { path: root.into(), source })?;
+            std::fs::create_dir_all(root).map_err(|source| LakeError::CreateDir {
+                path: root.into(),
+                source,
+            })?;
+            let abs = std::fs::canonicalize(root).map_err(|source| LakeError::CreateDir {
+                path: root.into(),
+                source,
+            })?;
             Url::from_directory_path(&abs).map_err(|()| LakeError::BadRoot {
                 root: root.into(),
                 reason: "not an absolute folder path".into(),
@@ -39,11 +46,18 @@ impl Lake {
                 root: root.into(),
                 reason: "file URL without a local path".into(),
             })?;
-            std::fs::create_dir_all(&path).map_err(|source| LakeError::CreateDir { path, source })?;
+            std::fs::create_dir_all(&path)
+                .map_err(|source| LakeError::CreateDir { path, source })?;
         }
-        let (store, prefix) = object_store::parse_url(&url)
-            .map_err(|e| LakeError::BadRoot { root: root.into(), reason: e.to_string() })?;
-        Ok(Self { store: Arc::from(store), prefix, display: url.to_string() })
+        let (store, prefix) = object_store::parse_url(&url).map_err(|e| LakeError::BadRoot {
+            root: root.into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            store: Arc::from(store),
+            prefix,
+            display: url.to_string(),
+        })
     }
 
     /// The root as a URL, for messages and summaries.
@@ -67,21 +81,36 @@ impl Lake {
         self.store
             .put(&location, PutPayload::from_bytes(bytes))
             .await
-            .map_err(|source| LakeError::Store { location: location.to_string(), source })?;
+            .map_err(|source| LakeError::Store {
+                location: location.to_string(),
+                source,
+            })?;
         Ok(())
     }
 
     pub async fn get(&self, relative: &str) -> Result<Bytes> {
         let location = self.location(relative);
-        let store_err = |source| LakeError::Store { location: location.to_string(), source };
-        self.store.get(&location).await.map_err(store_err)?.bytes().await.map_err(store_err)
+        let store_err = |source| LakeError::Store {
+            location: location.to_string(),
+            source,
+        };
+        self.store
+            .get(&location)
+            .await
+            .map_err(store_err)?
+            .bytes()
+            .await
+            .map_err(store_err)
     }
 
     /// Reads an object that may not exist yet.
     pub async fn get_opt(&self, relative: &str) -> Result<Option<Bytes>> {
         match self.get(relative).await {
             Ok(b) => Ok(Some(b)),
-            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => Ok(None),
+            Err(LakeError::Store {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -90,7 +119,10 @@ impl Lake {
         let location = self.location(relative);
         match self.store.delete(&location).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(LakeError::Store { location: location.to_string(), source }),
+            Err(source) => Err(LakeError::Store {
+                location: location.to_string(),
+                source,
+            }),
         }
     }
 
@@ -103,11 +135,19 @@ impl Lake {
             .store
             .list(Some(&location))
             .map_ok(|meta| {
-                meta.location.parts().skip(prefix_len).map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/")
+                meta.location
+                    .parts()
+                    .skip(prefix_len)
+                    .map(|p| p.as_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
             })
             .try_collect()
             .await
-            .map_err(|source| LakeError::Store { location: location.to_string(), source })?;
+            .map_err(|source| LakeError::Store {
+                location: location.to_string(),
+                source,
+            })?;
         found.retain(|p| !p.rsplit('/').next().unwrap_or("").starts_with('.'));
         found.sort();
         Ok(found)
@@ -122,11 +162,25 @@ mod tests {
     async fn folder_and_file_url_open_the_same_lake() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        lake.put("events/source=online/dt=2026-11-20/a.parquet", Bytes::from_static(b"x")).await.unwrap();
+        lake.put(
+            "events/source=online/dt=2026-11-20/a.parquet",
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap();
         let url = format!("file://{}", dir.path().display());
         let same = Lake::open(&url).unwrap();
-        assert_eq!(same.list("events").await.unwrap(), vec!["events/source=online/dt=2026-11-20/a.parquet"]);
-        assert_eq!(same.get("events/source=online/dt=2026-11-20/a.parquet").await.unwrap().as_ref(), b"x");
+        assert_eq!(
+            same.list("events").await.unwrap(),
+            vec!["events/source=online/dt=2026-11-20/a.parquet"]
+        );
+        assert_eq!(
+            same.get("events/source=online/dt=2026-11-20/a.parquet")
+                .await
+                .unwrap()
+                .as_ref(),
+            b"x"
+        );
         assert!(same.get_opt("missing.json").await.unwrap().is_none());
     }
 

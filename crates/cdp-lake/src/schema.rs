@@ -25,7 +25,11 @@ pub fn identifier_fields() -> Fields {
 }
 
 pub fn identifiers_type() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Struct(identifier_fields()), false)))
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(identifier_fields()),
+        false,
+    )))
 }
 
 fn provenance_fields() -> [Field; 3] {
@@ -97,7 +101,10 @@ mod schema_doc_tests {
 
     /// (column, null) rows of the table under the heading that starts with `heading`.
     fn documented(heading: &str) -> Vec<(String, bool)> {
-        let section = DOC.split("\n## ").find(|s| s.starts_with(heading)).expect("section in lake_tables.md");
+        let section = DOC
+            .split("\n## ")
+            .find(|s| s.starts_with(heading))
+            .expect("section in lake_tables.md");
         section
             .lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| column") && !l.starts_with("|---"))
@@ -109,7 +116,11 @@ mod schema_doc_tests {
     }
 
     fn actual(schema: &SchemaRef) -> Vec<(String, bool)> {
-        schema.fields().iter().map(|f| (f.name().clone(), f.is_nullable())).collect()
+        schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.is_nullable()))
+            .collect()
     }
 
     #[test]

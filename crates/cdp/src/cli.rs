@@ -116,6 +116,10 @@ pub struct GenerateArgs {
 
 impl GenerateArgs {
     pub fn world(&self) -> cdp_generate::WorldConfig {
-        cdp_generate::WorldConfig { persons: self.persons, seed: self.seed, ..Default::default() }
+        cdp_generate::WorldConfig {
+            persons: self.persons,
+            seed: self.seed,
+            ..Default::default()
+        }
     }
 }

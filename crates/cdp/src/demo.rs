@@ -18,29 +18,55 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     let root = match args.out {
         Some(dir) => dir,
-        None => tempfile::Builder::new().prefix("cdp-demo-").tempdir()?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("cdp-demo-")
+            .tempdir()?
+            .keep(),
     };
     let world_dir = root.join("world");
     let lake_dir = root.join("lake");
-    println!("cdp demo: {} persons, seed {}, in {}", args.persons, args.seed, root.display());
+    println!(
+        "cdp demo: {} persons, seed {}, in {}",
+        args.persons,
+        args.seed,
+        root.display()
+    );
 
-    let world = cdp_generate::WorldConfig { persons: args.persons, seed: args.seed, ..Default::default() };
+    let world = cdp_generate::WorldConfig {
+        persons: args.persons,
+        seed: args.seed,
+        ..Default::default()
+    };
     let generated = {
         let dir = world_dir.clone();
-        tokio::task::spawn_blocking(move || cdp_generate::generate(&world, &dir)).await?.context("generating the world")?
+        tokio::task::spawn_blocking(move || cdp_generate::generate(&world, &dir))
+            .await?
+            .context("generating the world")?
     };
     let lines: u64 = generated.sources.iter().map(|s| s.lines).sum();
-    println!("1. generated {lines} source lines in {:.1}s → {}", generated.elapsed_ms as f64 / 1e3, world_dir.display());
+    println!(
+        "1. generated {lines} source lines in {:.1}s → {}",
+        generated.elapsed_ms as f64 / 1e3,
+        world_dir.display()
+    );
 
     let config = PipelineConfig::default();
     let inputs: Vec<InputSpec> = SourceKind::ALL
         .iter()
-        .map(|k| InputSpec { format: SourceFormat::Reference(*k), path: world_dir.join(format!("{k}.jsonl")) })
+        .map(|k| InputSpec {
+            format: SourceFormat::Reference(*k),
+            path: world_dir.join(format!("{k}.jsonl")),
+        })
         .collect();
     let lake = cdp_lake::Lake::open(lake_dir.to_str().context("lake path is not UTF-8")?)?;
     let started = std::time::Instant::now();
-    let report = cdp_ingest::ingest_files(&lake, &config, inputs).await.context("ingest failed")?;
-    println!("2. ingested into the lake in {:.1}s:", started.elapsed().as_secs_f64());
+    let report = cdp_ingest::ingest_files(&lake, &config, inputs)
+        .await
+        .context("ingest failed")?;
+    println!(
+        "2. ingested into the lake in {:.1}s:",
+        started.elapsed().as_secs_f64()
+    );
     print!("{}", indent(&report.to_table()));
     if !report.balanced {
         bail!("the ingest report does not balance");
@@ -48,7 +74,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("3. resolve, build, load: not implemented yet");
     println!("\ntables:");
     for table in ["events", "dlq", "ingest_reports"] {
-        println!("  {table:<16} {}", PathBuf::from(&lake_dir).join(table).display());
+        println!(
+            "  {table:<16} {}",
+            PathBuf::from(&lake_dir).join(table).display()
+        );
     }
     Ok(())
 }

@@ -15,13 +15,16 @@ async fn main() -> Result<()> {
     logging::init(cli.log_format);
     match cli.command {
         Command::Generate(args) => {
-            let summary = tokio::task::spawn_blocking(move || cdp_generate::generate(&args.world(), &args.out))
-                .await?
-                .context("generate failed")?;
+            let summary = tokio::task::spawn_blocking(move || {
+                cdp_generate::generate(&args.world(), &args.out)
+            })
+            .await?
+            .context("generate failed")?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
         Command::Ingest(args) => {
-            let config = cdp_ingest::PipelineConfig::load(args.config.as_deref()).context("loading the pipeline config")?;
+            let config = cdp_ingest::PipelineConfig::load(args.config.as_deref())
+                .context("loading the pipeline config")?;
             if args.kafka.is_some() || args.input.is_empty() {
                 bail!("cdp ingest from Kafka: not implemented yet (issue: Kafka consumers); pass --input KIND=PATH");
             }
@@ -31,16 +34,28 @@ async fn main() -> Result<()> {
                 .map(|spec| cdp_ingest::InputSpec::parse(spec, &config))
                 .collect::<Result<Vec<_>, _>>()?;
             let lake = cdp_lake::Lake::open(&args.lake).context("opening the lake")?;
-            let report = cdp_ingest::ingest_files(&lake, &config, inputs).await.context("ingest failed")?;
+            let report = cdp_ingest::ingest_files(&lake, &config, inputs)
+                .await
+                .context("ingest failed")?;
             print!("{}", report.to_table());
-            println!("report: {}ingest_reports/{}.json", lake.url(), report.run_id);
+            println!(
+                "report: {}ingest_reports/{}.json",
+                lake.url(),
+                report.run_id
+            );
             if !report.balanced {
                 bail!("the ingest report does not balance: received != accepted + duplicates + dead-lettered");
             }
         }
-        Command::Resolve(_) => bail!("cdp resolve: not implemented yet (issue: OneID identity graph)"),
-        Command::Build(_) => bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)"),
-        Command::Load(_) => bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)"),
+        Command::Resolve(_) => {
+            bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
+        }
+        Command::Build(_) => {
+            bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
+        }
+        Command::Load(_) => {
+            bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
+        }
         Command::Demo(args) => demo::run(args).await?,
     }
     Ok(())

@@ -212,3 +212,39 @@ pub async fn ingest_files(
     );
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzip_and_plain_files_give_the_same_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"{\"a\":1}\n\n{\"b\":2}\n";
+        let plain = dir.path().join("x.jsonl");
+        std::fs::write(&plain, text).unwrap();
+        let gz = dir.path().join("x.jsonl.gz");
+        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap();
+        let read = |p: &Path| {
+            let mut s = String::new();
+            open_lines(p).unwrap().read_to_string(&mut s).unwrap();
+            s
+        };
+        assert_eq!(read(&gz), read(&plain));
+        assert_eq!(read(&gz).as_bytes(), text);
+    }
+
+    #[test]
+    fn an_input_spec_names_what_is_wrong() {
+        let config = PipelineConfig::default();
+        let err = InputSpec::parse("online", &config).unwrap_err().to_string();
+        assert!(err.contains("KIND=PATH"), "{err}");
+        let err = InputSpec::parse("pos=/nonexistent", &config).unwrap_err().to_string();
+        assert!(err.contains("unknown source \"pos\""), "{err}");
+        let err = InputSpec::parse("online=/nonexistent/x.jsonl", &config).unwrap_err().to_string();
+        assert!(err.contains("is not a file"), "{err}");
+    }
+}

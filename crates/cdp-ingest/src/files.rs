@@ -225,7 +225,8 @@ mod tests {
         let plain = dir.path().join("x.jsonl");
         std::fs::write(&plain, text).unwrap();
         let gz = dir.path().join("x.jsonl.gz");
-        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        let mut enc =
+            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
         enc.write_all(text).unwrap();
         enc.finish().unwrap();
         let read = |p: &Path| {
@@ -242,9 +243,13 @@ mod tests {
         let config = PipelineConfig::default();
         let err = InputSpec::parse("online", &config).unwrap_err().to_string();
         assert!(err.contains("KIND=PATH"), "{err}");
-        let err = InputSpec::parse("pos=/nonexistent", &config).unwrap_err().to_string();
+        let err = InputSpec::parse("pos=/nonexistent", &config)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown source \"pos\""), "{err}");
-        let err = InputSpec::parse("online=/nonexistent/x.jsonl", &config).unwrap_err().to_string();
+        let err = InputSpec::parse("online=/nonexistent/x.jsonl", &config)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not a file"), "{err}");
     }
 }

@@ -15,6 +15,8 @@ use crate::partition::{day_of, events_dir};
 use crate::root::Lake;
 use crate::schema::{events_schema, EVENTS_TABLE};
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
 /// What became of an offered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offer {
@@ -53,8 +55,9 @@ pub struct EventWriter {
     run_id: String,
     index: KeyIndex,
     options: EventWriterOptions,
-    /// Keyed by (source, dt).
-    partitions: BTreeMap<(String, String), PartitionBuffer>,
+    /// Keyed by (source, UTC day number since the epoch): no date formatting
+    /// per event.
+    partitions: BTreeMap<(String, i64), PartitionBuffer>,
     buffered_bytes: usize,
     files_written: u64,
 }
@@ -85,7 +88,10 @@ impl EventWriter {
         if !self.index.insert(key) {
             return Ok(Offer::Duplicate);
         }
-        let partition = (event.source.clone(), day_of(event.event_time_us));
+        let partition = (
+            event.source.clone(),
+            event.event_time_us.div_euclid(MICROS_PER_DAY),
+        );
         let buffer = self.partitions.entry(partition.clone()).or_default();
         let before = buffer.rows.approx_bytes();
         buffer.rows.append(event);
@@ -125,7 +131,7 @@ impl EventWriter {
         Ok(())
     }
 
-    async fn flush_partition(&mut self, partition: &(String, String)) -> Result<()> {
+    async fn flush_partition(&mut self, partition: &(String, i64)) -> Result<()> {
         let Some(mut buffer) = self.partitions.remove(partition) else {
             return Ok(());
         };
@@ -133,10 +139,11 @@ impl EventWriter {
             return Ok(());
         }
         self.buffered_bytes -= buffer.rows.approx_bytes().min(self.buffered_bytes);
-        let (source, dt) = partition;
+        let (source, day) = partition;
+        let dt = day_of(day * MICROS_PER_DAY);
         let path = format!(
             "{}/part-{}-{:05}.parquet",
-            events_dir(source, dt),
+            events_dir(source, &dt),
             self.run_id,
             self.files_written
         );

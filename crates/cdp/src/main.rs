@@ -10,8 +10,27 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 #[tokio::main]
-async fn main() -> Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // The cause chain on one line, each cause once (library errors
+            // quote their cause in their own message); a backtrace is for our
+            // bugs, not for an operator's wrong path.
+            let mut message = String::new();
+            for cause in err.chain().map(ToString::to_string) {
+                if !message.contains(&cause) {
+                    message.push_str(if message.is_empty() { "" } else { ": " });
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
     logging::init(cli.log_format);
     match cli.command {
         Command::Generate(args) => {

@@ -47,6 +47,9 @@ pub enum LakeError {
         reason: String,
     },
 
+    #[error("a background file write failed to run: {0} (our bug)")]
+    Task(String),
+
     #[error("cannot encode the ingest report: {0} (our bug)")]
     Report(#[from] serde_json::Error),
 }

@@ -16,6 +16,9 @@ use crate::root::Lake;
 use crate::schema::{events_schema, EVENTS_TABLE};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// Files encoded and written beside the sink at once: bounds the memory of
+/// finished batches waiting for a core.
+const MAX_FILES_IN_FLIGHT: usize = 2;
 
 /// What became of an offered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,8 @@ pub struct EventWriter {
     partitions: BTreeMap<(String, i64), PartitionBuffer>,
     buffered_bytes: usize,
     files_written: u64,
+    /// Files being encoded and written; all are durable after `flush`.
+    in_flight: std::collections::VecDeque<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl EventWriter {
@@ -75,6 +80,7 @@ impl EventWriter {
             partitions: BTreeMap::new(),
             buffered_bytes: 0,
             files_written: 0,
+            in_flight: Default::default(),
         })
     }
 
@@ -112,6 +118,9 @@ impl EventWriter {
         for p in partitions {
             self.flush_partition(&p).await?;
         }
+        while !self.in_flight.is_empty() {
+            self.await_oldest().await?;
+        }
         Ok(())
     }
 
@@ -147,14 +156,36 @@ impl EventWriter {
             self.run_id,
             self.files_written
         );
-        let batch = sorted_by_time(buffer.rows.finish()?)?;
-        let bytes = parquet_io::encode(&path, events_schema(), &[batch])?;
-        let size = bytes.len();
-        self.lake.put(&path, bytes).await?;
-        KeyIndex::persist(&self.lake, &path, &buffer.keys).await?;
+        // Sorting, encoding and writing run beside the sink, which goes on
+        // taking events: the sink's thread is the bottleneck of an ingest.
+        let batch = buffer.rows.finish()?;
+        let lake = self.lake.clone();
+        let keys = buffer.keys;
+        self.in_flight.push_back(tokio::spawn(async move {
+            let encode_path = path.clone();
+            let bytes = tokio::task::spawn_blocking(move || {
+                parquet_io::encode(&encode_path, events_schema(), &[sorted_by_time(batch)?])
+            })
+            .await
+            .map_err(|e| LakeError::Task(e.to_string()))??;
+            let size = bytes.len();
+            lake.put(&path, bytes).await?;
+            KeyIndex::persist(&lake, &path, &keys).await?;
+            tracing::debug!(file = %path, rows = keys.len(), bytes = size, "events file written");
+            Ok(())
+        }));
         self.files_written += 1;
-        tracing::debug!(file = %path, rows = buffer.keys.len(), bytes = size, "events file written");
+        while self.in_flight.len() > MAX_FILES_IN_FLIGHT {
+            self.await_oldest().await?;
+        }
         Ok(())
+    }
+
+    async fn await_oldest(&mut self) -> Result<()> {
+        match self.in_flight.pop_front() {
+            Some(write) => write.await.map_err(|e| LakeError::Task(e.to_string()))?,
+            None => Ok(()),
+        }
     }
 }
 

@@ -97,10 +97,7 @@ impl PipelineConfig {
 
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
-        JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
-            field: "junk.extra".into(),
-            reason: e.to_string(),
-        })?;
+        self.junk_list()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(IngestError::Config {
                 field: "writer.max_rows_per_file".into(),
@@ -130,11 +127,14 @@ impl PipelineConfig {
     }
 
     pub fn normaliser(&self) -> Result<Normaliser> {
-        let junk = JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
+        Ok(Normaliser::new(self.junk_list()?))
+    }
+
+    fn junk_list(&self) -> Result<JunkList> {
+        JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
             field: "junk.extra".into(),
             reason: e.to_string(),
-        })?;
-        Ok(Normaliser::new(junk))
+        })
     }
 
     /// The format of a source name: a reference source or a mapped one.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cdp_lake::{DeadLetter, IngestReport, Lake};
-use cdp_model::{Normaliser, Provenance, SourceFormat};
+use cdp_model::{Normaliser, Provenance, SourceFormat, SourceKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
@@ -30,6 +30,18 @@ pub struct InputSpec {
 }
 
 impl InputSpec {
+    /// The four reference source files of a folder laid out as `cdp generate`
+    /// writes it: `online.jsonl`, `offline.jsonl`, `ad.jsonl`, `transaction.jsonl`.
+    pub fn reference_files(dir: &Path) -> Vec<Self> {
+        SourceKind::ALL
+            .iter()
+            .map(|k| Self {
+                format: SourceFormat::Reference(*k),
+                path: dir.join(format!("{k}.jsonl")),
+            })
+            .collect()
+    }
+
     /// Parses `KIND=PATH`, where KIND is a reference source or a mapped source
     /// of the config.
     pub fn parse(spec: &str, config: &PipelineConfig) -> Result<Self> {
@@ -68,7 +80,7 @@ fn open_lines(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
 }
 
-type Chunk = Vec<(String, Outcome)>;
+type Chunk = Vec<Outcome>;
 
 /// Reads and normalises every input in order, sending chunks to `tx`.
 fn read_inputs(
@@ -114,7 +126,7 @@ fn read_inputs(
                     provenance,
                 }),
             };
-            chunk.push((source.clone(), outcome));
+            chunk.push(outcome);
             if chunk.len() == CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                 if tx.blocking_send(full).is_err() {
@@ -174,8 +186,8 @@ pub async fn ingest_files(
     let mut records = 0u64;
     let mut last_log = Instant::now();
     while let Some(chunk) = rx.recv().await {
-        for (source, outcome) in chunk {
-            sink.record(&source, outcome).await?;
+        for outcome in chunk {
+            sink.record(outcome).await?;
             records += 1;
         }
         if progress.is_hidden() && last_log.elapsed() > Duration::from_secs(10) {

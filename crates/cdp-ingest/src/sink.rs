@@ -12,9 +12,22 @@ use crate::error::Result;
 
 /// The result of normalising one raw record.
 #[derive(Debug, Clone)]
+// Nearly every outcome is an event: boxing it to shrink the enum would add an
+// allocation per record on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Normalised(CanonicalEvent),
     Rejected(DeadLetter),
+}
+
+impl Outcome {
+    /// The source the record was read as.
+    pub fn source(&self) -> &str {
+        match self {
+            Self::Normalised(event) => &event.source,
+            Self::Rejected(letter) => &letter.source,
+        }
+    }
 }
 
 pub struct LakeSink {
@@ -39,11 +52,15 @@ impl LakeSink {
             .or_insert_with(|| SourceReport::new(source));
     }
 
-    pub async fn record(&mut self, source: &str, outcome: Outcome) -> Result<()> {
+    pub async fn record(&mut self, outcome: Outcome) -> Result<()> {
+        let source = outcome.source();
+        if !self.counts.contains_key(source) {
+            self.expect_source(source);
+        }
         let counts = self
             .counts
-            .entry(source.to_string())
-            .or_insert_with(|| SourceReport::new(source));
+            .get_mut(outcome.source())
+            .expect("source counted above");
         counts.received += 1;
         match outcome {
             Outcome::Normalised(event) => match self.events.offer(&event).await? {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use cdp_ingest::{InputSpec, PipelineConfig};
-use cdp_model::{SourceFormat, SourceKind};
 
 use crate::cli::DemoArgs;
 
@@ -51,13 +50,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
 
     let config = PipelineConfig::default();
-    let inputs: Vec<InputSpec> = SourceKind::ALL
-        .iter()
-        .map(|k| InputSpec {
-            format: SourceFormat::Reference(*k),
-            path: world_dir.join(format!("{k}.jsonl")),
-        })
-        .collect();
+    let inputs = InputSpec::reference_files(&world_dir);
     let lake = cdp_lake::Lake::open(lake_dir.to_str().context("lake path is not UTF-8")?)?;
     let started = std::time::Instant::now();
     let report = cdp_ingest::ingest_files(&lake, &config, inputs)

@@ -11,19 +11,9 @@ use arrow::array::{Array, AsArray};
 use cdp_ingest::{ingest_files, InputSpec, PipelineConfig};
 use cdp_lake::parquet_io;
 use cdp_lake::Lake;
-use cdp_model::{IdType, JunkList, SourceFormat, SourceKind};
+use cdp_model::{IdType, JunkList};
 
 const PERSONS: u64 = 100_000;
-
-fn inputs(world: &Path) -> Vec<InputSpec> {
-    SourceKind::ALL
-        .iter()
-        .map(|k| InputSpec {
-            format: SourceFormat::Reference(*k),
-            path: world.join(format!("{k}.jsonl")),
-        })
-        .collect()
-}
 
 /// Every (id_type, id_value) of every event in the lake, and the row count.
 async fn lake_identifiers(lake: &Lake) -> (BTreeSet<(String, String)>, usize) {
@@ -84,7 +74,9 @@ async fn a_generated_world_balances_reads_back_in_duckdb_and_reingests_to_nothin
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     let config = PipelineConfig::default();
 
-    let report = ingest_files(&lake, &config, inputs(&world)).await.unwrap();
+    let report = ingest_files(&lake, &config, InputSpec::reference_files(&world))
+        .await
+        .unwrap();
     assert!(report.balanced, "{}", report.to_table());
     assert_eq!(report.sources.len(), 4);
     for expected in &summary.sources {
@@ -165,7 +157,9 @@ print(json.dumps({{"events": ev[0], "distinct": ev[1], "times": ev[2], "ids": ev
 
     // The same files again: everything is a duplicate or a known dead letter.
     let files_before = lake.list("").await.unwrap().len();
-    let again = ingest_files(&lake, &config, inputs(&world)).await.unwrap();
+    let again = ingest_files(&lake, &config, InputSpec::reference_files(&world))
+        .await
+        .unwrap();
     assert!(again.balanced);
     assert_eq!(again.sources.iter().map(|s| s.accepted).sum::<u64>(), 0);
     assert_eq!(again.files_written, 0);

@@ -3,14 +3,8 @@ use std::path::PathBuf;
 /// Errors of ingestion, naming the input and whose fault it is.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("bad pipeline config: `{field}`: {reason}")]
-    Config { field: String, reason: String },
-
-    #[error("cannot read config file {path}: {source}")]
-    ConfigFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Config(#[from] cdp_config::ConfigError),
 
     #[error("bad --input {spec:?}: {reason}")]
     InputSpec { spec: String, reason: String },

@@ -8,14 +8,15 @@ use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cdp_lake::event_writer::EventWriterOptions;
 use cdp_lake::{DeadLetter, IngestReport, Lake};
 use cdp_model::{Normaliser, Provenance, SourceFormat, SourceKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use crate::config::PipelineConfig;
 use crate::error::{IngestError, Result};
 use crate::sink::{LakeSink, Outcome};
+use cdp_config::PipelineConfig;
 
 /// Records per chunk handed from the reader to the writer.
 const CHUNK: usize = 4096;
@@ -155,6 +156,14 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     bar
 }
 
+/// The events writer's limits from the `[writer]` section.
+pub fn writer_options(writer: &cdp_config::WriterConfig) -> EventWriterOptions {
+    EventWriterOptions {
+        max_rows_per_file: writer.max_rows_per_file,
+        max_buffered_bytes: writer.max_buffered_mib << 20,
+    }
+}
+
 /// Ingests `inputs` into the lake and stores the report.
 pub async fn ingest_files(
     lake: &Lake,
@@ -166,7 +175,7 @@ pub async fn ingest_files(
     let span = tracing::info_span!("ingest_files", run_id = %run_id, inputs = inputs.len());
     let _guard = span.enter();
     let normaliser = config.normaliser()?;
-    let mut sink = LakeSink::open(lake, &run_id, config.writer.options()).await?;
+    let mut sink = LakeSink::open(lake, &run_id, writer_options(&config.writer)).await?;
     for input in &inputs {
         sink.expect_source(input.format.source_name());
     }

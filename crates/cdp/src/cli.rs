@@ -12,6 +12,11 @@ pub struct Cli {
     /// Log format on stderr; the level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Pipeline config (pipelines/*.toml) with every stage's settings;
+    /// CDP__SECTION__KEY environment variables override it. Optional: the
+    /// reference sources need none.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,9 +53,6 @@ pub struct IngestArgs {
     /// or a mapped source of --config; plain or .gz JSONL. Repeatable.
     #[arg(long, value_name = "KIND=PATH")]
     pub input: Vec<String>,
-    /// Pipeline config (pipelines/*.toml); CDP__SECTION__KEY variables override it.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
     /// Kafka bootstrap servers: consume the reference topics.
     #[arg(long)]
     pub kafka: Option<String>,

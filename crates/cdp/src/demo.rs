@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use cdp_ingest::{InputSpec, PipelineConfig};
+use cdp_config::PipelineConfig;
+use cdp_ingest::InputSpec;
 
 use crate::cli::DemoArgs;
 
-pub async fn run(args: DemoArgs) -> Result<()> {
+pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     if args.kafka.is_some() {
         bail!("cdp demo --kafka: not implemented yet (issue: Kafka consumers)");
     }
@@ -49,11 +50,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         world_dir.display()
     );
 
-    let config = PipelineConfig::default();
     let inputs = InputSpec::reference_files(&world_dir);
     let lake = cdp_lake::Lake::open(lake_dir.to_str().context("lake path is not UTF-8")?)?;
     let started = std::time::Instant::now();
-    let report = cdp_ingest::ingest_files(&lake, &config, inputs)
+    let report = cdp_ingest::ingest_files(&lake, config, inputs)
         .await
         .context("ingest failed")?;
     println!(

@@ -3,6 +3,8 @@
 
 mod cli;
 mod demo;
+mod generate;
+mod ingest;
 mod logging;
 
 use anyhow::{bail, Context, Result};
@@ -32,40 +34,12 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     logging::init(cli.log_format);
+    // One config file for every stage, validated before anything connects.
+    let config = cdp_config::PipelineConfig::load(cli.config.as_deref())
+        .context("loading the pipeline config")?;
     match cli.command {
-        Command::Generate(args) => {
-            let summary = tokio::task::spawn_blocking(move || {
-                cdp_generate::generate(&args.world(), &args.out)
-            })
-            .await?
-            .context("generate failed")?;
-            println!("{}", serde_json::to_string_pretty(&summary)?);
-        }
-        Command::Ingest(args) => {
-            let config = cdp_ingest::PipelineConfig::load(args.config.as_deref())
-                .context("loading the pipeline config")?;
-            if args.kafka.is_some() || args.input.is_empty() {
-                bail!("cdp ingest from Kafka: not implemented yet (issue: Kafka consumers); pass --input KIND=PATH");
-            }
-            let inputs = args
-                .input
-                .iter()
-                .map(|spec| cdp_ingest::InputSpec::parse(spec, &config))
-                .collect::<Result<Vec<_>, _>>()?;
-            let lake = cdp_lake::Lake::open(&args.lake).context("opening the lake")?;
-            let report = cdp_ingest::ingest_files(&lake, &config, inputs)
-                .await
-                .context("ingest failed")?;
-            print!("{}", report.to_table());
-            println!(
-                "report: {}ingest_reports/{}.json",
-                lake.url(),
-                report.run_id
-            );
-            if !report.balanced {
-                bail!("the ingest report does not balance: received != accepted + duplicates + dead-lettered");
-            }
-        }
+        Command::Generate(args) => generate::run(args).await,
+        Command::Ingest(args) => ingest::run(args, &config).await,
         Command::Resolve(_) => {
             bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
         }
@@ -75,7 +49,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Load(_) => {
             bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
         }
-        Command::Demo(args) => demo::run(args).await?,
+        Command::Demo(args) => demo::run(args, &config).await,
     }
-    Ok(())
 }

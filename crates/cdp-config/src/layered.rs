@@ -4,7 +4,7 @@
 
 use toml::{Table, Value};
 
-use crate::error::{IngestError, Result};
+use crate::error::{ConfigError, Result};
 
 pub const ENV_PREFIX: &str = "CDP__";
 
@@ -24,7 +24,7 @@ pub fn apply_env(
             .map(str::to_lowercase)
             .collect();
         if path.iter().any(String::is_empty) {
-            return Err(IngestError::Config {
+            return Err(ConfigError::Field {
                 field: key,
                 reason: "empty level in variable name".into(),
             });
@@ -37,7 +37,7 @@ pub fn apply_env(
                 let next = node
                     .entry(part.clone())
                     .or_insert_with(|| Value::Table(Table::new()));
-                node = next.as_table_mut().ok_or_else(|| IngestError::Config {
+                node = next.as_table_mut().ok_or_else(|| ConfigError::Field {
                     field: key.clone(),
                     reason: format!("`{part}` is not a section"),
                 })?;

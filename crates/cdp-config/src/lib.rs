@@ -1,13 +1,25 @@
-//! The pipeline config (`pipelines/*.toml`): everything has a default, so the
-//! reference sources need no file at all.
+//! The pipeline config (`pipelines/*.toml`): one file for every stage, each
+//! stage reading its own section. Everything has a default, so the reference
+//! sources need no file at all.
+//!
+//! Loading is layered — the TOML file, then `CDP__SECTION__KEY=value`
+//! environment variables, then the typed structs with their defaults and
+//! `deny_unknown_fields` — and validated in a pure step before any stage
+//! connects to anything. Errors name the field.
+//!
+//! A stage that needs settings adds its section here as a plain data type
+//! (its own module), so that one file can hold every stage's settings and an
+//! unknown key anywhere is refused by name.
+
+pub mod error;
+pub mod layered;
 
 use std::path::Path;
 
 use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
-use crate::error::{IngestError, Result};
-use crate::layered;
+pub use error::{ConfigError, Result};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,19 +52,9 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        let d = cdp_lake::event_writer::EventWriterOptions::default();
         Self {
-            max_rows_per_file: d.max_rows_per_file,
-            max_buffered_mib: d.max_buffered_bytes >> 20,
-        }
-    }
-}
-
-impl WriterConfig {
-    pub fn options(&self) -> cdp_lake::event_writer::EventWriterOptions {
-        cdp_lake::event_writer::EventWriterOptions {
-            max_rows_per_file: self.max_rows_per_file,
-            max_buffered_bytes: self.max_buffered_mib << 20,
+            max_rows_per_file: 1_000_000,
+            max_buffered_mib: 512,
         }
     }
 }
@@ -70,13 +72,12 @@ impl PipelineConfig {
     ) -> Result<Self> {
         let mut table = match path {
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).map_err(|source| IngestError::ConfigFile {
-                        path: p.to_path_buf(),
-                        source,
-                    })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::File {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
                 text.parse::<toml::Table>()
-                    .map_err(|e| IngestError::Config {
+                    .map_err(|e| ConfigError::Field {
                         field: p.display().to_string(),
                         reason: e.to_string(),
                     })?
@@ -87,7 +88,7 @@ impl PipelineConfig {
         let origin = path.map_or_else(|| "environment".to_string(), |p| p.display().to_string());
         let config: Self = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| IngestError::Config {
+            .map_err(|e: toml::de::Error| ConfigError::Field {
                 field: origin,
                 reason: e.message().to_string(),
             })?;
@@ -99,25 +100,25 @@ impl PipelineConfig {
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
         if self.writer.max_rows_per_file == 0 {
-            return Err(IngestError::Config {
+            return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
                 reason: "must be > 0".into(),
             });
         }
         if self.writer.max_buffered_mib == 0 {
-            return Err(IngestError::Config {
+            return Err(ConfigError::Field {
                 field: "writer.max_buffered_mib".into(),
                 reason: "must be > 0".into(),
             });
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
-            m.validate().map_err(|e| IngestError::Config {
+            m.validate().map_err(|e| ConfigError::Field {
                 field: format!("mapped_source[{i}] ({})", m.name),
                 reason: e.to_string(),
             })?;
             if !names.insert(m.name.clone()) {
-                return Err(IngestError::Config {
+                return Err(ConfigError::Field {
                     field: format!("mapped_source[{i}].name"),
                     reason: format!("{:?} is defined twice", m.name),
                 });
@@ -131,7 +132,7 @@ impl PipelineConfig {
     }
 
     fn junk_list(&self) -> Result<JunkList> {
-        JunkList::with_extra(&self.junk.extra).map_err(|e| IngestError::Config {
+        JunkList::with_extra(&self.junk.extra).map_err(|e| ConfigError::Field {
             field: "junk.extra".into(),
             reason: e.to_string(),
         })

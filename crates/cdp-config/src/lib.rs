@@ -12,6 +12,7 @@
 //! unknown key anywhere is refused by name.
 
 pub mod error;
+pub mod kafka;
 pub mod layered;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
 pub use error::{ConfigError, Result};
+pub use kafka::{KafkaConfig, RollConfig};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,8 @@ pub struct PipelineConfig {
     pub mapped_source: Vec<MappedSource>,
     #[serde(default)]
     pub writer: WriterConfig,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -111,6 +115,8 @@ impl PipelineConfig {
                 reason: "must be > 0".into(),
             });
         }
+        self.kafka
+            .validate(|source| self.format(source).is_some())?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {

@@ -15,7 +15,7 @@ use crate::partition::{day_of, events_dir};
 use crate::root::Lake;
 use crate::schema::{events_schema, EVENTS_TABLE};
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Files encoded and written beside the sink at once: bounds the memory of
 /// finished batches waiting for a core.
 const MAX_FILES_IN_FLIGHT: usize = 2;
@@ -191,7 +191,7 @@ impl EventWriter {
 
 /// Rows ordered by (event_time, event_id): readers prune row groups by time,
 /// and the same input always gives the same file.
-fn sorted_by_time(batch: RecordBatch) -> Result<RecordBatch> {
+pub(crate) fn sorted_by_time(batch: RecordBatch) -> Result<RecordBatch> {
     let arrow_err = |source| LakeError::Arrow {
         table: EVENTS_TABLE,
         source,

@@ -10,11 +10,13 @@ pub mod dedup;
 pub mod error;
 pub mod event_batch;
 pub mod event_writer;
+pub mod offsets;
 pub mod parquet_io;
 pub mod partition;
 pub mod report;
 pub mod root;
 pub mod schema;
+pub mod stream_writer;
 
 pub use dead_letters::{DeadLetter, DeadLetterWriter};
 pub use dedup::KeyIndex;
@@ -22,3 +24,4 @@ pub use error::LakeError;
 pub use event_writer::EventWriter;
 pub use report::{IngestReport, SourceReport};
 pub use root::Lake;
+pub use stream_writer::{SharedIndexes, StreamPartition};

@@ -48,7 +48,13 @@ pub async fn run(args: IngestArgs, config: &PipelineConfig) -> Result<()> {
 }
 
 pub fn print_kafka_summary(summary: &KafkaIngestSummary) {
-    println!("stopped: {:?}; this run:", summary.stop);
+    let received: u64 = summary.report.sources.iter().map(|s| s.received).sum();
+    println!(
+        "stopped: {:?}; this run consumed {received} messages in {:.2}s (first message to all durable, {:.0}/s):",
+        summary.stop,
+        summary.busy.as_secs_f64(),
+        received as f64 / summary.busy.as_secs_f64().max(1e-9)
+    );
     print!("{}", summary.report.to_table());
     let mut totals = summary.report.clone();
     totals.sources = summary.lake_totals.clone();

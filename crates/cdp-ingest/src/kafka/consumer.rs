@@ -51,6 +51,8 @@ pub(crate) struct IngestContext {
     failure: Mutex<Option<IngestError>>,
     last_rebalance: Mutex<Instant>,
     stash: Mutex<Stash>,
+    /// When the first and the latest message of this run arrived.
+    pub(crate) traffic: Mutex<Option<(Instant, Instant)>>,
 }
 
 impl IngestContext {
@@ -63,6 +65,7 @@ impl IngestContext {
                 .collect(),
             topics,
             stash: Mutex::new(Stash::new(workers.len())),
+            traffic: Mutex::new(None),
             workers,
             routes: Mutex::new(HashMap::new()),
             next_worker: Mutex::new(0),
@@ -355,6 +358,10 @@ pub(crate) fn poll_loop(
         match consumer.poll(Duration::from_millis(timeout)) {
             Some(Ok(m)) => {
                 last_message = Instant::now();
+                let mut traffic = ctx.traffic.lock().expect("lock");
+                let first = traffic.map_or(last_message, |(first, _)| first);
+                *traffic = Some((first, last_message));
+                drop(traffic);
                 let Some(id) = ctx.id(m.topic(), m.partition()) else {
                     continue;
                 };

@@ -61,6 +61,9 @@ pub struct KafkaIngestSummary {
     /// Per source, everything the lake holds from Kafka over every run:
     /// the sum of the offsets manifests.
     pub lake_totals: Vec<SourceReport>,
+    /// From the first message to the last one, plus the final flush: the
+    /// time spent consuming, without the wait for `until_idle`.
+    pub busy: Duration,
 }
 
 /// Consumes until `cancel` fires (or idle, with `until_idle`), then makes
@@ -144,7 +147,7 @@ pub async fn ingest_kafka(
         runtime: tokio::runtime::Handle::current(),
     };
     // The consumer (and its rebalance callbacks) lives on one blocking thread.
-    let consumed = tokio::task::spawn_blocking(move || -> Result<StopReason> {
+    let consumed = tokio::task::spawn_blocking(move || -> Result<(StopReason, Duration)> {
         let mut required: Vec<&str> = topic_names.iter().map(String::as_str).collect();
         if !dlq_topic.is_empty() {
             required.push(&dlq_topic);
@@ -164,6 +167,7 @@ pub async fn ingest_kafka(
             until_idle,
             &lake_handle,
         );
+        let final_flush = std::time::Instant::now();
         // Whatever stopped the loop, make what was read durable and commit it
         // before leaving the group (unless a worker already failed).
         let flushed = consumer::drain_stash(consumer.context())
@@ -179,11 +183,18 @@ pub async fn ingest_kafka(
                 }
                 Ok(())
             });
+        let busy = consumer
+            .context()
+            .traffic
+            .lock()
+            .expect("lock")
+            .map_or(Duration::ZERO, |(first, last)| last - first)
+            + final_flush.elapsed();
         consumer.unsubscribe();
         drop(consumer);
         let stop = stop?;
         flushed?;
-        Ok(stop)
+        Ok((stop, busy))
     })
     .await
     .map_err(|e| IngestError::Internal(format!("the consumer thread panicked: {e}")))?;
@@ -217,7 +228,7 @@ pub async fn ingest_kafka(
     if let Some(e) = worker_error {
         return Err(e);
     }
-    let stop = consumed?;
+    let (stop, busy) = consumed?;
 
     let sources: Vec<SourceReport> = counts.into_values().collect();
     let report = IngestReport {
@@ -240,5 +251,6 @@ pub async fn ingest_kafka(
         stop,
         report,
         lake_totals,
+        busy,
     })
 }

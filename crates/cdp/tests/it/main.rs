@@ -3,5 +3,6 @@
 //! killed and signalled the way deploys and crashes do.
 
 mod kafka_crash_tests;
+mod kafka_dead_letter_tests;
 mod kafka_shutdown_tests;
 mod support;

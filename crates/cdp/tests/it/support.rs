@@ -154,8 +154,18 @@ impl Scenario {
     /// `cdp ingest` from Kafka as a child process; its stderr goes to a log
     /// file named `label` in the scenario folder.
     pub fn spawn_ingest(&self, label: &str, until_idle_secs: u64) -> Child {
+        self.spawn_ingest_with_env(label, until_idle_secs, &[])
+    }
+
+    pub fn spawn_ingest_with_env(
+        &self,
+        label: &str,
+        until_idle_secs: u64,
+        env: &[(&str, String)],
+    ) -> Child {
         let log = std::fs::File::create(self.dir.path().join(format!("{label}.log"))).unwrap();
         Command::new(env!("CARGO_BIN_EXE_cdp"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args([
                 "--config",
                 self.world.config_path.to_str().unwrap(),
@@ -170,6 +180,10 @@ impl Scenario {
             .stderr(log)
             .spawn()
             .expect("start cdp ingest")
+    }
+
+    pub fn config(&self) -> PipelineConfig {
+        PipelineConfig::load_with_env(Some(&self.world.config_path), []).unwrap()
     }
 
     pub fn log(&self, label: &str) -> String {

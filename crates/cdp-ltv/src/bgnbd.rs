@@ -73,10 +73,12 @@ pub fn fit_bgnbd_with(customers: &[Rfm], options: &FitOptions) -> Result<BgNbdFi
 }
 
 fn check(customers: &[Rfm]) -> Result<(), LtvError> {
-    let refuse = |reason: String| Err(LtvError::Input {
-        model: MODEL,
-        reason,
-    });
+    let refuse = |reason: String| {
+        Err(LtvError::Input {
+            model: MODEL,
+            reason,
+        })
+    };
     if customers.is_empty() {
         return refuse("no customers".into());
     }
@@ -126,59 +128,91 @@ struct Histories {
     mean_frequency: f64,
 }
 
-/// Distinct values, ascending, from their bits (equal to the value order for
-/// non-negative floats; `+ 0.0` turns −0 into 0).
-fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut bits: Vec<u64> = values.map(|v| (v + 0.0).to_bits()).collect();
-    bits.sort_unstable();
-    bits.dedup();
-    bits.into_iter().map(f64::from_bits).collect()
+/// A value's bits, which order like the value for non-negative floats
+/// (`+ 0.0` turns −0 into 0).
+fn bits(value: f64) -> u64 {
+    (value + 0.0).to_bits()
 }
 
-fn index_of(table: &[f64], value: f64) -> u32 {
+/// Sorts and counts equal neighbours: (value, count) ascending.
+fn counted<T: Ord + Copy>(mut values: Vec<T>) -> Vec<(T, u32)> {
+    values.sort_unstable();
+    values
+        .chunk_by(|a, b| a == b)
+        .map(|same| (same[0], same.len() as u32))
+        .collect()
+}
+
+/// Distinct values, ascending.
+fn distinct(mut values: Vec<u64>) -> Vec<u64> {
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+fn rank(table: &[u64], value: u64) -> u32 {
     table
-        .binary_search_by(|probe| probe.total_cmp(&(value + 0.0)))
+        .binary_search(&value)
         .expect("every value is in its table") as u32
 }
 
 impl Histories {
     fn new(customers: &[Rfm]) -> Result<Self, LtvError> {
         check(customers)?;
-        let xs = distinct(customers.iter().map(|c| c.frequency));
-        let ages = distinct(customers.iter().map(|c| c.age));
-        let recencies = distinct(customers.iter().filter(|c| c.frequency > 0.0).map(|c| c.recency));
-        let mut x_customers = vec![0.0; xs.len()];
-        let mut zero_customers_by_age = vec![0.0; ages.len()];
-        let mut keys: Vec<[u32; 3]> = Vec::with_capacity(customers.len());
-        for c in customers {
-            let x = index_of(&xs, c.frequency);
-            x_customers[x as usize] += 1.0;
-            let age = index_of(&ages, c.age);
-            if c.frequency == 0.0 {
-                zero_customers_by_age[age as usize] += 1.0;
-            } else {
-                keys.push([x, index_of(&recencies, c.recency), age]);
-            }
+        // Count customers by (x, t_x, T) (repeat buyers) and by T (the rest),
+        // sorted, so that the rows (and the order of the sums) do not depend
+        // on the order of the customers.
+        let (repeaters, one_time): (Vec<&Rfm>, Vec<&Rfm>) =
+            customers.iter().partition(|c| c.frequency > 0.0);
+        let triples = counted(
+            repeaters
+                .iter()
+                .map(|c| [bits(c.frequency), bits(c.recency), bits(c.age)])
+                .collect(),
+        );
+        let one_time_ages = counted(one_time.iter().map(|c| bits(c.age)).collect());
+
+        let mut xs: Vec<u64> = triples.iter().map(|(t, _)| t[0]).collect();
+        xs.dedup();
+        if !one_time.is_empty() {
+            xs.insert(0, bits(0.0));
         }
-        // Sorted, so the rows (and the order of the sums) do not depend on
-        // the order of the customers.
-        keys.sort_unstable();
-        let rows = keys
-            .chunk_by(|a, b| a == b)
-            .map(|same| Row {
-                x: same[0][0],
-                recency: same[0][1],
-                age: same[0][2],
-                customers: same.len() as u32,
+        let recencies = distinct(triples.iter().map(|(t, _)| t[1]).collect());
+        let ages = distinct(
+            triples
+                .iter()
+                .map(|(t, _)| t[2])
+                .chain(one_time_ages.iter().map(|(t, _)| *t))
+                .collect(),
+        );
+
+        let mut x_customers = vec![0.0; xs.len()];
+        x_customers[0] = one_time.len() as f64;
+        let mut zero_customers_by_age = vec![0.0; ages.len()];
+        for (age, n) in &one_time_ages {
+            zero_customers_by_age[rank(&ages, *age) as usize] = f64::from(*n);
+        }
+        let rows = triples
+            .iter()
+            .map(|([x, recency, age], n)| {
+                let x = rank(&xs, *x);
+                x_customers[x as usize] += f64::from(*n);
+                Row {
+                    x,
+                    recency: rank(&recencies, *recency),
+                    age: rank(&ages, *age),
+                    customers: *n,
+                }
             })
             .collect();
         let n = customers.len() as f64;
+        let values = |table: Vec<u64>| table.into_iter().map(f64::from_bits).collect();
         Ok(Self {
-            xs,
+            xs: values(xs),
             x_customers,
-            ages,
+            ages: values(ages),
             zero_customers_by_age,
-            recencies,
+            recencies: values(recencies),
             rows,
             customers: n,
             mean_age: customers.iter().map(|c| c.age).sum::<f64>() / n,
@@ -196,7 +230,12 @@ impl Histories {
 
     /// −(log-likelihood)/customers at log-parameters `theta`, and its
     /// gradient with respect to `theta`.
-    fn negative_mean_log_likelihood(&self, theta: &[f64], gradient: &mut [f64; 4], threads: usize) -> f64 {
+    fn negative_mean_log_likelihood(
+        &self,
+        theta: &[f64],
+        gradient: &mut [f64; 4],
+        threads: usize,
+    ) -> f64 {
         if !crate::in_domain(theta) {
             return f64::INFINITY;
         }
@@ -240,28 +279,36 @@ impl Histories {
         }
 
         // Repeat buyers: ln(e^A₃ + e^A₄), in parallel.
-        let [row_ll, d_r, d_alpha, sum_p4, sum_p4_inv_b] = sum_blocks(&self.rows, threads, |rows| {
-            let mut s = [0.0; 5];
-            for row in rows {
-                let w = f64::from(row.customers);
-                let rx = r + self.xs[row.x as usize];
-                let (l3, i3) = (ln_age[row.age as usize], inv_age[row.age as usize]);
-                let (l4, i4) = (ln_recency[row.recency as usize], inv_recency[row.recency as usize]);
-                let a3 = -rx * l3;
-                let a4 = a4_constant[row.x as usize] - rx * l4;
-                // Softmax weights of the two terms, from the smaller exponent.
-                let e = (-(a3 - a4).abs()).exp();
-                let share_small = e / (1.0 + e);
-                let p4 = if a4 > a3 { 1.0 - share_small } else { share_small };
-                let p3 = 1.0 - p4;
-                s[0] += w * (a3.max(a4) + e.ln_1p());
-                s[1] -= w * (p3 * l3 + p4 * l4);
-                s[2] -= w * rx * (p3 * i3 + p4 * i4);
-                s[3] += w * p4;
-                s[4] += w * p4 * inv_b_x[row.x as usize];
-            }
-            s
-        });
+        let [row_ll, d_r, d_alpha, sum_p4, sum_p4_inv_b] =
+            sum_blocks(&self.rows, threads, |rows| {
+                let mut s = [0.0; 5];
+                for row in rows {
+                    let w = f64::from(row.customers);
+                    let rx = r + self.xs[row.x as usize];
+                    let (l3, i3) = (ln_age[row.age as usize], inv_age[row.age as usize]);
+                    let (l4, i4) = (
+                        ln_recency[row.recency as usize],
+                        inv_recency[row.recency as usize],
+                    );
+                    let a3 = -rx * l3;
+                    let a4 = a4_constant[row.x as usize] - rx * l4;
+                    // Softmax weights of the two terms, from the smaller exponent.
+                    let e = (-(a3 - a4).abs()).exp();
+                    let share_small = e / (1.0 + e);
+                    let p4 = if a4 > a3 {
+                        1.0 - share_small
+                    } else {
+                        share_small
+                    };
+                    let p3 = 1.0 - p4;
+                    s[0] += w * (a3.max(a4) + e.ln_1p());
+                    s[1] -= w * (p3 * l3 + p4 * l4);
+                    s[2] -= w * rx * (p3 * i3 + p4 * i4);
+                    s[3] += w * p4;
+                    s[4] += w * p4 * inv_b_x[row.x as usize];
+                }
+                s
+            });
         ll += row_ll;
         d[0] += d_r;
         d[1] += d_alpha;
@@ -389,7 +436,11 @@ mod tests {
         for i in 0..300 {
             let age = 5.0 + (i % 37) as f64;
             let x = (i % 7) as f64 * if i % 3 == 0 { 0.0 } else { 1.0 };
-            let recency = if x == 0.0 { 0.0 } else { age * ((i % 11) as f64 + 1.0) / 12.0 };
+            let recency = if x == 0.0 {
+                0.0
+            } else {
+                age * ((i % 11) as f64 + 1.0) / 12.0
+            };
             out.push(Rfm {
                 frequency: x,
                 recency,
@@ -403,7 +454,11 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let data = Histories::new(&customers()).unwrap();
-        for theta in [[-1.4, 1.5, -0.2, 0.9], [0.3, -0.5, 1.2, -0.7], [-3.0, 3.0, 2.0, 2.5]] {
+        for theta in [
+            [-1.4, 1.5, -0.2, 0.9],
+            [0.3, -0.5, 1.2, -0.7],
+            [-3.0, 3.0, 2.0, 2.5],
+        ] {
             let mut g = [0.0; 4];
             data.negative_mean_log_likelihood(&theta, &mut g, 1);
             for i in 0..4 {
@@ -415,7 +470,11 @@ mod tests {
                 let numeric = (data.negative_mean_log_likelihood(&up, &mut scratch, 1)
                     - data.negative_mean_log_likelihood(&down, &mut scratch, 1))
                     / (2.0 * h);
-                assert!((g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0), "θ={theta:?} i={i}: {} vs {numeric}", g[i]);
+                assert!(
+                    (g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0),
+                    "θ={theta:?} i={i}: {} vs {numeric}",
+                    g[i]
+                );
             }
         }
     }
@@ -434,7 +493,9 @@ mod tests {
             .map(|c| {
                 let (x, tx, t) = (c.frequency, c.recency, c.age);
                 let a1 = ln_gamma(m.r + x) - ln_gamma(m.r) + m.r * m.alpha.ln();
-                let a2 = ln_gamma(m.a + m.b) + ln_gamma(m.b + x) - ln_gamma(m.b) - ln_gamma(m.a + m.b + x);
+                let a2 = ln_gamma(m.a + m.b) + ln_gamma(m.b + x)
+                    - ln_gamma(m.b)
+                    - ln_gamma(m.a + m.b + x);
                 let a3 = -(m.r + x) * (m.alpha + t).ln();
                 let a4 = m.a.ln() - (m.b + x.max(1.0) - 1.0).ln() - (m.r + x) * (tx + m.alpha).ln();
                 let mixture = a3.exp() + if x > 0.0 { a4.exp() } else { 0.0 };
@@ -442,7 +503,10 @@ mod tests {
             })
             .sum();
         let ours = m.log_likelihood(&customers()).unwrap();
-        assert!((ours - naive).abs() < 1e-9 * naive.abs(), "{ours} vs {naive}");
+        assert!(
+            (ours - naive).abs() < 1e-9 * naive.abs(),
+            "{ours} vs {naive}"
+        );
     }
 
     #[test]
@@ -455,7 +519,11 @@ mod tests {
             a: 0.79,
             b: 2.4,
         };
-        for (x, tx, t_age, t) in [(0.0, 0.0, 10.0, 5.0), (2.0, 30.43, 38.86, 39.0), (7.0, 20.0, 30.0, 52.0)] {
+        for (x, tx, t_age, t) in [
+            (0.0, 0.0, 10.0, 5.0),
+            (2.0, 30.43, 38.86, 39.0),
+            (7.0, 20.0, 30.0, 52.0),
+        ] {
             let c = Rfm {
                 frequency: x,
                 recency: tx,
@@ -467,7 +535,10 @@ mod tests {
             let bracket = 1.0 - ((m.alpha + t_age) / (m.alpha + t_age + t)).powf(m.r + x) * hyp;
             let want = (m.a + m.b + x - 1.0) / (m.a - 1.0) * bracket * m.p_alive(&c);
             let got = m.expected_purchases(t, &c);
-            assert!((got - want).abs() < 1e-12 * want.abs().max(1.0), "x={x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                "x={x}: {got} vs {want}"
+            );
         }
     }
 
@@ -490,7 +561,10 @@ mod tests {
         };
         let (below, exact, above) = (at(1.0 - 1e-9), at(1.0), at(1.0 + 1e-9));
         assert!(exact.is_finite() && exact > 0.0);
-        assert!((below - exact).abs() < 1e-8 && (above - exact).abs() < 1e-8, "{below} {exact} {above}");
+        assert!(
+            (below - exact).abs() < 1e-8 && (above - exact).abs() < 1e-8,
+            "{below} {exact} {above}"
+        );
     }
 
     #[test]
@@ -527,13 +601,28 @@ mod tests {
         };
         for c in [
             Rfm { recency: 3.0, ..ok },
-            Rfm { frequency: 1.5, ..ok },
-            Rfm { frequency: -1.0, ..ok },
-            Rfm { frequency: 0.0, ..ok },
-            Rfm { age: f64::NAN, ..ok },
+            Rfm {
+                frequency: 1.5,
+                ..ok
+            },
+            Rfm {
+                frequency: -1.0,
+                ..ok
+            },
+            Rfm {
+                frequency: 0.0,
+                ..ok
+            },
+            Rfm {
+                age: f64::NAN,
+                ..ok
+            },
         ] {
             assert!(matches!(bad(c), LtvError::Input { .. }), "{c:?}");
         }
-        assert!(matches!(fit_bgnbd(&[]).unwrap_err(), LtvError::Input { .. }));
+        assert!(matches!(
+            fit_bgnbd(&[]).unwrap_err(),
+            LtvError::Input { .. }
+        ));
     }
 }

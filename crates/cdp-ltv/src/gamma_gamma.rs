@@ -76,7 +76,10 @@ pub fn fit_gamma_gamma(customers: &[Rfm]) -> Result<GammaGammaFit, LtvError> {
 }
 
 /// [`fit_gamma_gamma`] with explicit threads and stopping rule.
-pub fn fit_gamma_gamma_with(customers: &[Rfm], options: &FitOptions) -> Result<GammaGammaFit, LtvError> {
+pub fn fit_gamma_gamma_with(
+    customers: &[Rfm],
+    options: &FitOptions,
+) -> Result<GammaGammaFit, LtvError> {
     let data = Spends::new(customers)?;
     let threads = options.threads();
     let mut objective = |theta: &[f64], gradient: &mut [f64]| {
@@ -118,10 +121,12 @@ struct Spends {
 
 impl Spends {
     fn new(customers: &[Rfm]) -> Result<Self, LtvError> {
-        let refuse = |reason: String| Err(LtvError::Input {
-            model: MODEL,
-            reason,
-        });
+        let refuse = |reason: String| {
+            Err(LtvError::Input {
+                model: MODEL,
+                reason,
+            })
+        };
         let mut excluded = 0;
         let mut rows = Vec::new();
         for (i, c) in customers.iter().enumerate() {
@@ -154,7 +159,9 @@ impl Spends {
         let mut x_customers = vec![0.0; xs.len()];
         let mut x_sum_ln_m = vec![0.0; xs.len()];
         for s in &rows {
-            let i = xs.binary_search_by(|v| v.total_cmp(&s.x)).expect("x is in its table");
+            let i = xs
+                .binary_search_by(|v| v.total_cmp(&s.x))
+                .expect("x is in its table");
             x_customers[i] += 1.0;
             x_sum_ln_m[i] += (s.total / s.x).ln();
         }
@@ -176,7 +183,12 @@ impl Spends {
         [1.0, 2.0, self.mean_spend].map(f64::ln)
     }
 
-    fn negative_mean_log_likelihood(&self, theta: &[f64], gradient: &mut [f64; 3], threads: usize) -> f64 {
+    fn negative_mean_log_likelihood(
+        &self,
+        theta: &[f64],
+        gradient: &mut [f64; 3],
+        threads: usize,
+    ) -> f64 {
         if !crate::in_domain(theta) {
             return f64::INFINITY;
         }
@@ -188,7 +200,8 @@ impl Spends {
         for ((&x, &w), &sum_ln_m) in self.xs.iter().zip(&self.x_customers).zip(&self.x_sum_ln_m) {
             let px = p * x;
             let (digamma_pxq, ln_x) = (digamma(px + q), x.ln());
-            ll += w * (ln_gamma(px + q) - ln_gamma(px) - ln_gamma_q + q * ln_v + px * ln_x) + (px - 1.0) * sum_ln_m;
+            ll += w * (ln_gamma(px + q) - ln_gamma(px) - ln_gamma_q + q * ln_v + px * ln_x)
+                + (px - 1.0) * sum_ln_m;
             d[0] += w * x * (digamma_pxq - digamma(px) + ln_x) + x * sum_ln_m;
             d[1] += w * (digamma_pxq - digamma_q + ln_v);
             d[2] += w * q / v;
@@ -226,7 +239,11 @@ mod tests {
                 frequency: (i % 6) as f64,
                 recency: 0.0,
                 age: 0.0,
-                monetary: if i % 6 == 0 { 0.0 } else { 3.0 * ((i * 37 % 41) as f64 / 10.0).exp() },
+                monetary: if i % 6 == 0 {
+                    0.0
+                } else {
+                    3.0 * ((i * 37 % 41) as f64 / 10.0).exp()
+                },
             })
             .collect()
     }
@@ -246,7 +263,11 @@ mod tests {
                 let numeric = (data.negative_mean_log_likelihood(&up, &mut scratch, 1)
                     - data.negative_mean_log_likelihood(&down, &mut scratch, 1))
                     / (2.0 * h);
-                assert!((g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0), "θ={theta:?} i={i}: {} vs {numeric}", g[i]);
+                assert!(
+                    (g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0),
+                    "θ={theta:?} i={i}: {} vs {numeric}",
+                    g[i]
+                );
             }
         }
     }
@@ -263,13 +284,18 @@ mod tests {
             .filter(|c| c.frequency > 0.0)
             .map(|c| {
                 let (x, mm, px) = (c.frequency, c.monetary, m.p * c.frequency);
-                ln_gamma(px + m.q) - ln_gamma(px) - ln_gamma(m.q) + m.q * m.gamma.ln() + (px - 1.0) * mm.ln()
+                ln_gamma(px + m.q) - ln_gamma(px) - ln_gamma(m.q)
+                    + m.q * m.gamma.ln()
+                    + (px - 1.0) * mm.ln()
                     + px * x.ln()
                     - (px + m.q) * (x * mm + m.gamma).ln()
             })
             .sum();
         let ours = m.log_likelihood(&buyers()).unwrap();
-        assert!((ours - naive).abs() < 1e-10 * naive.abs(), "{ours} vs {naive}");
+        assert!(
+            (ours - naive).abs() < 1e-10 * naive.abs(),
+            "{ours} vs {naive}"
+        );
     }
 
     #[test]
@@ -303,12 +329,18 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, c)| Rfm {
-                monetary: if c.frequency > 0.0 { 5.0 + (i * 37 % 41) as f64 } else { 0.0 },
+                monetary: if c.frequency > 0.0 {
+                    5.0 + (i * 37 % 41) as f64
+                } else {
+                    0.0
+                },
                 ..c
             })
             .collect();
         match fit_gamma_gamma(&homogeneous) {
-            Err(LtvError::NoConvergence { reason, .. }) => assert!(reason.contains("q = "), "{reason}"),
+            Err(LtvError::NoConvergence { reason, .. }) => {
+                assert!(reason.contains("q = "), "{reason}")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -317,13 +349,22 @@ mod tests {
     fn counts_excluded_buyers_and_refuses_when_none_is_left() {
         let fit = fit_gamma_gamma(&buyers()).unwrap();
         assert_eq!(fit.excluded, 0);
-        assert_eq!(fit.customers, buyers().iter().filter(|c| c.frequency > 0.0).count());
+        assert_eq!(
+            fit.customers,
+            buyers().iter().filter(|c| c.frequency > 0.0).count()
+        );
         let mut with_refunds = buyers();
         with_refunds[1].monetary = -3.0;
         with_refunds[2].monetary = 0.0;
         let fit = fit_gamma_gamma(&with_refunds).unwrap();
         assert_eq!(fit.excluded, 2);
-        let only_first_purchases: Vec<Rfm> = buyers().into_iter().filter(|c| c.frequency == 0.0).collect();
-        assert!(matches!(fit_gamma_gamma(&only_first_purchases).unwrap_err(), LtvError::Input { .. }));
+        let only_first_purchases: Vec<Rfm> = buyers()
+            .into_iter()
+            .filter(|c| c.frequency == 0.0)
+            .collect();
+        assert!(matches!(
+            fit_gamma_gamma(&only_first_purchases).unwrap_err(),
+            LtvError::Input { .. }
+        ));
     }
 }

@@ -223,7 +223,8 @@ fn bfgs_update(h: &mut [f64], s: &[f64], y: &[f64], sy: f64) {
     // Expanded: H + ρ²(yᵀHy) s sᵀ + ρ s sᵀ − ρ (Hy sᵀ + s yᵀH); H symmetric.
     for i in 0..n {
         for j in 0..n {
-            h[i * n + j] += (rho * rho * yhy + rho) * s[i] * s[j] - rho * (hy[i] * s[j] + s[i] * hy[j]);
+            h[i * n + j] +=
+                (rho * rho * yhy + rho) * s[i] * s[j] - rho * (hy[i] * s[j] + s[i] * hy[j]);
         }
     }
 }
@@ -291,13 +292,31 @@ fn line_search<O: Objective>(
             continue;
         }
         if value > value0 + C1 * alpha * slope0 || (i > 0 && value >= previous.1) {
-            return zoom(f, x, value0, slope0, direction, previous, (alpha, value, slope), at);
+            return zoom(
+                f,
+                x,
+                value0,
+                slope0,
+                direction,
+                previous,
+                (alpha, value, slope),
+                at,
+            );
         }
         if slope.abs() <= -C2 * slope0 {
             return Some(alpha);
         }
         if slope >= 0.0 {
-            return zoom(f, x, value0, slope0, direction, (alpha, value, slope), previous, at);
+            return zoom(
+                f,
+                x,
+                value0,
+                slope0,
+                direction,
+                (alpha, value, slope),
+                previous,
+                at,
+            );
         }
         previous = (alpha, value, slope);
         alpha *= 4.0;
@@ -382,7 +401,10 @@ mod tests {
     #[test]
     fn finds_the_rosenbrock_minimum() {
         let found = minimise_bfgs(&mut rosenbrock, &[-1.2, 1.0], &BfgsOptions::default()).unwrap();
-        assert!((found.x[0] - 1.0).abs() < 1e-8 && (found.x[1] - 1.0).abs() < 1e-8, "{found:?}");
+        assert!(
+            (found.x[0] - 1.0).abs() < 1e-8 && (found.x[1] - 1.0).abs() < 1e-8,
+            "{found:?}"
+        );
         assert!(found.value < 1e-16);
         assert!(found.iterations < 100, "{found:?}");
     }

@@ -70,7 +70,11 @@ pub fn sum_blocks<T: Sync, const N: usize>(
 /// Runs `work(offset, share)` on contiguous shares of `items` on up to
 /// `threads` threads; `offset` is the share's first index. Results land in
 /// place.
-pub fn for_each_chunk<T: Send>(items: &mut [T], threads: usize, work: impl Fn(usize, &mut [T]) + Sync) {
+pub fn for_each_chunk<T: Send>(
+    items: &mut [T],
+    threads: usize,
+    work: impl Fn(usize, &mut [T]) + Sync,
+) {
     let threads = threads.clamp(1, items.len().div_ceil(MIN_BLOCK_ROWS).max(1));
     if threads == 1 {
         work(0, items);
@@ -92,8 +96,14 @@ mod tests {
     #[test]
     fn sums_are_the_same_bits_on_any_number_of_threads() {
         // Values whose sum depends on the order of addition.
-        let rows: Vec<f64> = (0..300_000).map(|i| 1.0 / (1.0 + i as f64).powf(1.3) * if i % 3 == 0 { -1e3 } else { 1.0 }).collect();
-        let sum = |threads| sum_blocks(&rows, threads, |chunk| [chunk.iter().sum::<f64>(), chunk.len() as f64]);
+        let rows: Vec<f64> = (0..300_000)
+            .map(|i| 1.0 / (1.0 + i as f64).powf(1.3) * if i % 3 == 0 { -1e3 } else { 1.0 })
+            .collect();
+        let sum = |threads| {
+            sum_blocks(&rows, threads, |chunk| {
+                [chunk.iter().sum::<f64>(), chunk.len() as f64]
+            })
+        };
         let one = sum(1);
         assert_eq!(one[1], 300_000.0);
         for threads in [2, 3, 8, 100] {

@@ -117,7 +117,10 @@ impl LtvOptions {
     pub fn validate(&self) -> Result<(), LtvError> {
         let refuse = |field: &'static str, reason: String| Err(LtvError::Options { field, reason });
         if !(self.clv_horizon_days > 0.0 && self.clv_horizon_days.is_finite()) {
-            return refuse("clv_horizon_days", format!("{} is not a positive number of days", self.clv_horizon_days));
+            return refuse(
+                "clv_horizon_days",
+                format!("{} is not a positive number of days", self.clv_horizon_days),
+            );
         }
         if self.clv_steps == 0 {
             return refuse("clv_steps", "must be at least 1".into());
@@ -125,7 +128,10 @@ impl LtvOptions {
         if !(self.annual_discount_rate > -1.0 && self.annual_discount_rate.is_finite()) {
             return refuse(
                 "annual_discount_rate",
-                format!("{} must be a finite rate above −1", self.annual_discount_rate),
+                format!(
+                    "{} must be a finite rate above −1",
+                    self.annual_discount_rate
+                ),
             );
         }
         let bands = self.churn_bands;
@@ -257,7 +263,11 @@ pub fn predict(
         for group in chunk {
             let series = match &mut alive {
                 Some((x, series)) if *x == group.x => series,
-                _ => &mut alive.insert((group.x, AlivePurchases::new(bgnbd, group.x))).1,
+                _ => {
+                    &mut alive
+                        .insert((group.x, AlivePurchases::new(bgnbd, group.x)))
+                        .1
+                }
             };
             for (value, t) in at.iter_mut().zip(&horizons.units) {
                 *value = series.expected(group.age, *t);
@@ -363,7 +373,11 @@ mod tests {
                 let step = BG.expected_purchases(t1 / 7.0, c) - BG.expected_purchases(t0 / 7.0, c);
                 clv += GG.expected_average_spend(c) * step / 1.1f64.powf(t1 / 365.0);
             }
-            assert!((p.predicted_clv - clv).abs() < 1e-12 * clv, "{} vs {clv}", p.predicted_clv);
+            assert!(
+                (p.predicted_clv - clv).abs() < 1e-12 * clv,
+                "{} vs {clv}",
+                p.predicted_clv
+            );
         }
         assert_eq!(got[1].p_alive, 1.0);
         assert_eq!(got[1].churn_risk, ChurnRisk::Low);
@@ -376,10 +390,17 @@ mod tests {
             ..LtvOptions::default()
         };
         let c = [customer(3.0, 200.0, 300.0, 40.0)];
-        let bg_days = BgNbd { alpha: BG.alpha * 7.0, ..BG };
+        let bg_days = BgNbd {
+            alpha: BG.alpha * 7.0,
+            ..BG
+        };
         let p = predict(&bg_days, &GG, &c, &options).unwrap()[0];
         let want = p.expected_average_spend * p.expected_purchases_365d;
-        assert!((p.predicted_clv - want).abs() < 1e-12 * want, "{} vs {want}", p.predicted_clv);
+        assert!(
+            (p.predicted_clv - want).abs() < 1e-12 * want,
+            "{} vs {want}",
+            p.predicted_clv
+        );
         // Discounting lowers it.
         let discounted = predict(&bg_days, &GG, &c, &LtvOptions::default()).unwrap()[0];
         assert!(discounted.predicted_clv < p.predicted_clv);
@@ -398,12 +419,33 @@ mod tests {
     #[test]
     fn invalid_options_are_refused_by_name() {
         for (options, field) in [
-            (LtvOptions { clv_horizon_days: 0.0, ..LtvOptions::default() }, "clv_horizon_days"),
-            (LtvOptions { clv_steps: 0, ..LtvOptions::default() }, "clv_steps"),
-            (LtvOptions { annual_discount_rate: f64::NAN, ..LtvOptions::default() }, "annual_discount_rate"),
             (
                 LtvOptions {
-                    churn_bands: ChurnBands { high_below: 0.8, medium_below: 0.5 },
+                    clv_horizon_days: 0.0,
+                    ..LtvOptions::default()
+                },
+                "clv_horizon_days",
+            ),
+            (
+                LtvOptions {
+                    clv_steps: 0,
+                    ..LtvOptions::default()
+                },
+                "clv_steps",
+            ),
+            (
+                LtvOptions {
+                    annual_discount_rate: f64::NAN,
+                    ..LtvOptions::default()
+                },
+                "annual_discount_rate",
+            ),
+            (
+                LtvOptions {
+                    churn_bands: ChurnBands {
+                        high_below: 0.8,
+                        medium_below: 0.5,
+                    },
                     ..LtvOptions::default()
                 },
                 "churn_bands",

@@ -65,7 +65,8 @@ pub fn digamma(x: f64) -> f64 {
                 * (1.0 / 120.0
                     - inv2
                         * (1.0 / 252.0
-                            - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32_760.0)))));
+                            - inv2
+                                * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32_760.0)))));
     y.ln() - 0.5 / y - series - shift
 }
 
@@ -184,7 +185,10 @@ mod tests {
 
     fn assert_close(got: f64, want: f64, tolerance: f64) {
         let error = (got - want).abs() / want.abs().max(1.0);
-        assert!(error <= tolerance, "got {got:e}, want {want:e}, error {error:e}");
+        assert!(
+            error <= tolerance,
+            "got {got:e}, want {want:e}, error {error:e}"
+        );
     }
 
     // Reference values: mpmath's loggamma, digamma and hyp2f1 at 40 digits,
@@ -283,7 +287,11 @@ mod tests {
             rising_ratio *= (a + m) / (c + m);
             limit += rising_ratio / n as f64 * z.powi(n);
         }
-        assert_close(Hyp2f1Series::new_over_b(a, 0.0, c).eval_minus_one(z), limit, 1e-13);
+        assert_close(
+            Hyp2f1Series::new_over_b(a, 0.0, c).eval_minus_one(z),
+            limit,
+            1e-13,
+        );
     }
 
     #[test]

@@ -249,7 +249,11 @@ mod tests {
         let mut dense = Vec::new();
         for i in 0..5_000i64 {
             let k = (i * 7919) % 5_000;
-            dense.push(p(k, (k % 97) as i32 + (i % 13) as i32, (i % 17) as f64 + 0.25));
+            dense.push(p(
+                k,
+                (k % 97) as i32 + (i % 13) as i32,
+                (i % 17) as f64 + 0.25,
+            ));
         }
         let mut sparse: Vec<Purchase> = dense
             .iter()
@@ -259,14 +263,24 @@ mod tests {
         let s = summarise(&mut sparse, 60, TimeUnit::Week).unwrap();
         assert!(!d.is_empty());
         assert_eq!(d.rfm, s.rfm);
-        let mapped: Vec<i64> = d.customers.iter().map(|k| k * 1_000_003 - 4_000_000_000).collect();
+        let mapped: Vec<i64> = d
+            .customers
+            .iter()
+            .map(|k| k * 1_000_003 - 4_000_000_000)
+            .collect();
         assert_eq!(mapped, s.customers);
     }
 
     #[test]
     fn the_input_order_does_not_change_a_single_bit() {
         let mut purchases: Vec<Purchase> = (0..2_000)
-            .map(|i| p(i % 50, (i % 7) as i32, 0.1 * (i % 11) as f64 + 1e-3 * i as f64))
+            .map(|i| {
+                p(
+                    i % 50,
+                    (i % 7) as i32,
+                    0.1 * (i % 11) as f64 + 1e-3 * i as f64,
+                )
+            })
             .collect();
         let forward = summarise(&mut purchases.clone(), 10, TimeUnit::Day).unwrap();
         purchases.reverse();
@@ -276,7 +290,11 @@ mod tests {
 
     #[test]
     fn extreme_keys_do_not_overflow() {
-        let mut purchases = vec![p(i64::MIN, 1, 1.0), p(i64::MAX, 1, 1.0), p(i64::MAX, 2, 3.0)];
+        let mut purchases = vec![
+            p(i64::MIN, 1, 1.0),
+            p(i64::MAX, 1, 1.0),
+            p(i64::MAX, 2, 3.0),
+        ];
         let s = summarise(&mut purchases, 2, TimeUnit::Day).unwrap();
         assert_eq!(s.customers, vec![i64::MIN, i64::MAX]);
         assert_eq!(s.rfm[1].monetary, 3.0);
@@ -286,12 +304,17 @@ mod tests {
     fn a_non_finite_amount_is_refused_by_position() {
         let mut purchases = vec![p(1, 1, 1.0), p(1, 2, f64::NAN)];
         let error = summarise(&mut purchases, 5, TimeUnit::Day).unwrap_err();
-        assert!(matches!(error, LtvError::Purchase { index: 1, .. }), "{error}");
+        assert!(
+            matches!(error, LtvError::Purchase { index: 1, .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn no_purchases_no_customers() {
         assert!(summarise(&mut [], 0, TimeUnit::Day).unwrap().is_empty());
-        assert!(summarise(&mut [p(1, 9, 1.0)], 8, TimeUnit::Day).unwrap().is_empty());
+        assert!(summarise(&mut [p(1, 9, 1.0)], 8, TimeUnit::Day)
+            .unwrap()
+            .is_empty());
     }
 }

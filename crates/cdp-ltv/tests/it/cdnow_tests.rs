@@ -36,7 +36,9 @@ fn aggregate_counts() {
     assert_eq!(rfm.iter().filter(|c| c.frequency > 0.0).count(), 946);
     assert_eq!(rfm.iter().map(|c| c.frequency).sum::<f64>(), 2457.0);
     // First purchases are in Q1 1997: ages from 183 to 272 days.
-    assert!(rfm.iter().all(|c| c.age >= 183.0 / 7.0 && c.age <= 272.0 / 7.0));
+    assert!(rfm
+        .iter()
+        .all(|c| c.age >= 183.0 / 7.0 && c.age <= 272.0 / 7.0));
 }
 
 #[test]
@@ -73,7 +75,12 @@ fn the_published_customer() {
         monetary: 0.0,
     };
     let m = run().bgnbd.model;
-    assert_within("expected purchases in 39 weeks", m.expected_purchases(39.0, &customer), 1.226, 0.001);
+    assert_within(
+        "expected purchases in 39 weeks",
+        m.expected_purchases(39.0, &customer),
+        1.226,
+        0.001,
+    );
     assert_within("P(alive)", m.p_alive(&customer), 0.7266, 0.0005);
 }
 
@@ -103,7 +110,11 @@ fn gamma_gamma_parameters_and_log_likelihood() {
     // The optimum is flat: the likelihood pins it better than a parameter.
     // lifetimes' GammaGammaFitter reaches −4055.9176948 (p 6.249572, q
     // 3.744225, v 15.443521); ours must be at least as high, and close.
-    assert!(fit.log_likelihood >= -4055.9176948018726 - 1e-9, "{}", fit.log_likelihood);
+    assert!(
+        fit.log_likelihood >= -4055.9176948018726 - 1e-9,
+        "{}",
+        fit.log_likelihood
+    );
     assert_within("log-likelihood", fit.log_likelihood, -4055.9176948, 1e-6);
     assert_within("p vs lifetimes", m.p, 6.249572277639, 1e-3);
     assert_within("q vs lifetimes", m.q, 3.744224674758, 1e-3);
@@ -113,7 +124,11 @@ fn gamma_gamma_parameters_and_log_likelihood() {
 #[test]
 fn mean_expected_average_spend() {
     let predictions = &run().predictions;
-    let mean = predictions.iter().map(|p| p.expected_average_spend).sum::<f64>() / predictions.len() as f64;
+    let mean = predictions
+        .iter()
+        .map(|p| p.expected_average_spend)
+        .sum::<f64>()
+        / predictions.len() as f64;
     assert_within("mean expected average spend", mean, 35.25, 0.01);
 }
 
@@ -131,7 +146,11 @@ fn holdout_repeat_purchases_of_one_time_buyers() {
         .zip(&run.summaries.rfm)
         .filter(|(_, c)| c.frequency == 0.0)
         .collect();
-    let predicted = one_time.iter().map(|(_, c)| m.expected_purchases(39.0, c)).sum::<f64>() / one_time.len() as f64;
+    let predicted = one_time
+        .iter()
+        .map(|(_, c)| m.expected_purchases(39.0, c))
+        .sum::<f64>()
+        / one_time.len() as f64;
     assert_within("predicted", predicted, 0.23, 0.006);
 
     // Observed: purchase days in the holdout, from a summary at its end
@@ -147,6 +166,42 @@ fn holdout_repeat_purchases_of_one_time_buyers() {
         .sum::<f64>()
         / one_time.len() as f64;
     assert_within("observed", observed, 0.24, 0.005);
+}
+
+#[test]
+fn days_and_weeks_are_the_same_model() {
+    // In days α is 7 times α in weeks and r, a, b do not change; the
+    // log-likelihood differs by the Jacobian of the time scale, −Σx·ln 7.
+    let options = LtvOptions {
+        time_unit: TimeUnit::Day,
+        ..LtvOptions::default()
+    };
+    let days =
+        fit_and_predict(&mut cdnow::purchases(), cdnow::calibration_end(), &options).unwrap();
+    let (d, w) = (days.bgnbd.model, run().bgnbd.model);
+    assert_within("r", d.r, w.r, 1e-6);
+    assert_within("alpha", d.alpha / 7.0, w.alpha, 1e-5);
+    assert_within("a", d.a, w.a, 1e-6);
+    assert_within("b", d.b, w.b, 1e-5);
+    let jacobian = -2457.0 * 7f64.ln();
+    assert_within(
+        "log-likelihood",
+        days.bgnbd.log_likelihood,
+        run().bgnbd.log_likelihood + jacobian,
+        1e-6,
+    );
+    // Predictions over the same calendar time agree.
+    for (p_days, p_weeks) in days.predictions.iter().zip(&run().predictions) {
+        assert_within("p_alive", p_days.p_alive, p_weeks.p_alive, 1e-6);
+        assert_within(
+            "365 days",
+            p_days.expected_purchases_365d,
+            p_weeks.expected_purchases_365d,
+            1e-5,
+        );
+    }
+    // Spend does not depend on time.
+    assert_eq!(days.gamma_gamma.model, run().gamma_gamma.model);
 }
 
 #[test]

@@ -8,7 +8,12 @@ use crate::cdnow;
 
 #[test]
 fn cdnow_histories_match_lifetimes_in_days() {
-    let s = summarise(&mut cdnow::purchases(), cdnow::calibration_end(), TimeUnit::Day).unwrap();
+    let s = summarise(
+        &mut cdnow::purchases(),
+        cdnow::calibration_end(),
+        TimeUnit::Day,
+    )
+    .unwrap();
     let history = |key: i64| s.rfm[s.customers.binary_search(&key).unwrap()];
     // Rows of lifetimes' output for these customer ids.
     for (key, frequency, recency, age, monetary) in [
@@ -26,15 +31,32 @@ fn cdnow_histories_match_lifetimes_in_days() {
             monetary,
         };
         assert_eq!(got.frequency, want.frequency, "customer {key}");
-        assert_eq!((got.recency, got.age), (want.recency, want.age), "customer {key}");
-        assert!((got.monetary - want.monetary).abs() < 1e-9, "customer {key}: {got:?}");
+        assert_eq!(
+            (got.recency, got.age),
+            (want.recency, want.age),
+            "customer {key}"
+        );
+        assert!(
+            (got.monetary - want.monetary).abs() < 1e-9,
+            "customer {key}: {got:?}"
+        );
     }
 }
 
 #[test]
 fn weeks_are_days_divided_by_seven() {
-    let days = summarise(&mut cdnow::purchases(), cdnow::calibration_end(), TimeUnit::Day).unwrap();
-    let weeks = summarise(&mut cdnow::purchases(), cdnow::calibration_end(), TimeUnit::Week).unwrap();
+    let days = summarise(
+        &mut cdnow::purchases(),
+        cdnow::calibration_end(),
+        TimeUnit::Day,
+    )
+    .unwrap();
+    let weeks = summarise(
+        &mut cdnow::purchases(),
+        cdnow::calibration_end(),
+        TimeUnit::Week,
+    )
+    .unwrap();
     assert_eq!(days.customers, weeks.customers);
     for (d, w) in days.rfm.iter().zip(&weeks.rfm) {
         assert_eq!((d.frequency, d.monetary), (w.frequency, w.monetary));

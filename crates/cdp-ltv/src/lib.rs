@@ -113,21 +113,12 @@ pub enum LtvError {
 }
 
 /// How to fit: threads and the optimiser's stopping rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct FitOptions {
     /// Threads for the likelihood sums and predictions; 0: every core.
     /// Results are the same bits whatever the number.
     pub threads: usize,
     pub bfgs: optimise::BfgsOptions,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        Self {
-            threads: 0,
-            bfgs: optimise::BfgsOptions::default(),
-        }
-    }
 }
 
 impl FitOptions {

@@ -124,7 +124,7 @@ pub fn minimise_bfgs<O: Objective>(
         }
         mat_vec_neg(&h, &gradient, &mut direction);
         let mut slope = dot(&gradient, &direction);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             // Lost positive definiteness to round-off: restart from steepest descent.
             h = identity(n);
             mat_vec_neg(&h, &gradient, &mut direction);

@@ -6,11 +6,16 @@
 //! excluded); all times divided by the unit's days.
 //!
 //! Sorting is the whole cost. Customer keys are usually dense (`one_key`s are
-//! allocated 1, 2, 3, …), so a counting sort by customer followed by a tiny
-//! sort of each customer's few purchases is linear; sparse keys fall back to
-//! one comparison sort. Either way the result does not depend on the order of
-//! the input: a day's amounts are added in ascending order.
+//! allocated 1, 2, 3, …), so a radix sort by customer followed by a check
+//! (rarely a tiny sort) of each customer's few purchases is linear; sparse
+//! keys fall back to one comparison sort. Either way the result does not
+//! depend on the order of the input: a day's amounts are added in ascending
+//! order.
 
+use std::ops::Range;
+use std::thread;
+
+use crate::parallel::default_threads;
 use crate::{LtvError, Rfm, TimeUnit};
 
 /// One purchase: a paid order (or a day's net spend) of a customer.
@@ -44,90 +49,198 @@ impl CustomerSummaries {
 
 /// Summarises `purchases` as of the end of `as_of_day` (days since the
 /// epoch): purchases after it are ignored, and customers without a purchase
-/// on or before it are left out. Reorders `purchases` (it sorts them in
-/// place). An amount that is not finite is refused, naming its position.
+/// on or before it are left out. May reorder `purchases`. An amount that is
+/// not finite is refused, naming its position. Uses every core.
 pub fn summarise(
     purchases: &mut [Purchase],
     as_of_day: i32,
     unit: TimeUnit,
 ) -> Result<CustomerSummaries, LtvError> {
-    if let Some(index) = purchases.iter().position(|p| !p.amount.is_finite()) {
-        return Err(LtvError::Purchase {
-            index,
-            reason: format!("amount {} is not a number", purchases[index].amount),
-        });
-    }
-    // Move the purchases that count to the front.
+    let mut range: Option<(i64, i64)> = None;
     let mut kept = 0;
-    for i in 0..purchases.len() {
-        if purchases[i].day <= as_of_day {
-            purchases.swap(kept, i);
+    for (index, p) in purchases.iter().enumerate() {
+        if !p.amount.is_finite() {
+            return Err(LtvError::Purchase {
+                index,
+                reason: format!("amount {} is not a number", p.amount),
+            });
+        }
+        if p.day <= as_of_day {
             kept += 1;
+            range = Some(range.map_or((p.customer, p.customer), |(lo, hi)| {
+                (lo.min(p.customer), hi.max(p.customer))
+            }));
         }
     }
-    let purchases = &mut purchases[..kept];
-    let Some((min_key, max_key)) = key_range(purchases) else {
+    let Some((min_key, max_key)) = range else {
         return Ok(CustomerSummaries::default());
     };
-    let mut out = Summariser::new(as_of_day, unit);
     // i128: the range of two i64 keys may not fit an i64.
     let key_range = (max_key as i128 - min_key as i128) as u128;
-    let dense = key_range < 2 * purchases.len() as u128 + 1024;
-    if dense && purchases.len() < u32::MAX as usize {
-        summarise_dense(purchases, min_key, key_range as usize + 1, &mut out);
-    } else {
-        purchases.sort_unstable_by(|a, b| {
-            a.customer
-                .cmp(&b.customer)
-                .then(a.day.cmp(&b.day))
-                .then(a.amount.total_cmp(&b.amount))
-        });
-        for customer in purchases.chunk_by(|a, b| a.customer == b.customer) {
-            out.customer(
-                customer[0].customer,
-                customer.iter().map(|p| (p.day, p.amount)),
-            );
+    if key_range < 2 * kept as u128 + 1024 && kept < u32::MAX as usize {
+        let dense = Dense {
+            min_key,
+            keys: key_range as usize + 1,
+            as_of_day,
+            unit,
+        };
+        return Ok(dense.summarise(purchases, kept, default_threads()));
+    }
+    // Sparse keys: move the purchases that count to the front and sort them.
+    let mut front = 0;
+    for i in 0..purchases.len() {
+        if purchases[i].day <= as_of_day {
+            purchases.swap(front, i);
+            front += 1;
         }
+    }
+    let purchases = &mut purchases[..front];
+    purchases.sort_unstable_by(|a, b| {
+        a.customer
+            .cmp(&b.customer)
+            .then(a.day.cmp(&b.day))
+            .then(a.amount.total_cmp(&b.amount))
+    });
+    let mut out = Summariser::new(as_of_day, unit);
+    for customer in purchases.chunk_by(|a, b| a.customer == b.customer) {
+        out.customer(
+            customer[0].customer,
+            customer.iter().map(|p| (p.day, p.amount)),
+        );
     }
     Ok(out.summaries)
 }
 
-fn key_range(purchases: &[Purchase]) -> Option<(i64, i64)> {
-    purchases.iter().fold(None, |range, p| match range {
-        None => Some((p.customer, p.customer)),
-        Some((lo, hi)) => Some((lo.min(p.customer), hi.max(p.customer))),
-    })
+/// Keys are grouped in buckets of 2^12 consecutive keys.
+const BUCKET_BITS: u32 = 12;
+const BUCKET_KEYS: usize = 1 << BUCKET_BITS;
+
+/// A purchase in its key's bucket.
+#[derive(Debug, Clone, Copy, Default)]
+struct Staged {
+    /// The key's offset in its bucket.
+    offset: u32,
+    day: i32,
+    amount: f64,
 }
 
-/// Counting sort by customer into a (day, amount) buffer, then each
-/// customer's purchases sorted by day.
-fn summarise_dense(purchases: &[Purchase], min_key: i64, keys: usize, out: &mut Summariser) {
-    let slot = |p: &Purchase| (p.customer - min_key) as usize;
-    // cursor[k] starts as the first position of key k and, once every
-    // purchase is placed, ends as the position after its last one.
-    let mut cursor = vec![0u32; keys + 1];
-    for p in purchases {
-        cursor[slot(p) + 1] += 1;
-    }
-    for i in 0..keys {
-        cursor[i + 1] += cursor[i];
-    }
-    let mut sorted = vec![(0i32, 0.0f64); purchases.len()];
-    for p in purchases {
-        let at = &mut cursor[slot(p)];
-        sorted[*at as usize] = (p.day, p.amount);
-        *at += 1;
-    }
-    let mut start = 0;
-    for (key, &end) in cursor[..keys].iter().enumerate() {
-        let end = end as usize;
-        if start == end {
-            continue;
+/// Dense keys `min_key .. min_key + keys`: a two-pass radix sort by key.
+/// The first pass spreads purchases over buckets of 4096 keys (few enough
+/// write streams to stay cache- and TLB-friendly); the second sorts each
+/// bucket by key inside a cache-sized scratch buffer, and its customers are
+/// summarised straight from there. Buckets are shared out between threads.
+/// Both passes are stable, so a date-ordered input leaves every customer's
+/// purchases in day order and their final sort is a mere check.
+struct Dense {
+    min_key: i64,
+    keys: usize,
+    as_of_day: i32,
+    unit: TimeUnit,
+}
+
+impl Dense {
+    fn summarise(&self, purchases: &[Purchase], kept: usize, threads: usize) -> CustomerSummaries {
+        let counted = |p: &&Purchase| p.day <= self.as_of_day;
+        let slot = |p: &Purchase| (p.customer - self.min_key) as usize;
+        let buckets = (self.keys >> BUCKET_BITS) + 1;
+        // starts[b] = first position of bucket b in `staged`.
+        let mut starts = vec![0usize; buckets + 1];
+        for p in purchases.iter().filter(counted) {
+            starts[(slot(p) >> BUCKET_BITS) + 1] += 1;
         }
-        let history = &mut sorted[start..end];
-        history.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        out.customer(min_key + key as i64, history.iter().copied());
-        start = end;
+        for b in 0..buckets {
+            starts[b + 1] += starts[b];
+        }
+        let mut staged = vec![Staged::default(); kept];
+        let mut cursor = starts.clone();
+        for p in purchases.iter().filter(counted) {
+            let s = slot(p);
+            let at = &mut cursor[s >> BUCKET_BITS];
+            staged[*at] = Staged {
+                offset: (s & (BUCKET_KEYS - 1)) as u32,
+                day: p.day,
+                amount: p.amount,
+            };
+            *at += 1;
+        }
+        // Contiguous bucket ranges with about equal numbers of purchases.
+        let threads = threads.clamp(1, kept.div_ceil(1 << 16));
+        let mut bounds = vec![0];
+        for t in 1..threads {
+            let target = kept * t / threads;
+            bounds.push(starts.partition_point(|&s| s < target).min(buckets));
+        }
+        bounds.push(buckets);
+        let (staged, starts) = (&staged, &starts);
+        let parts: Vec<CustomerSummaries> = if threads == 1 {
+            vec![self.buckets(staged, starts, 0..buckets)]
+        } else {
+            thread::scope(|scope| {
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|w| scope.spawn(move || self.buckets(staged, starts, w[0]..w[1])))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a summary thread panicked"))
+                    .collect()
+            })
+        };
+        let mut out = CustomerSummaries::default();
+        for part in parts {
+            out.customers.extend(part.customers);
+            out.rfm.extend(part.rfm);
+        }
+        out
+    }
+
+    /// Sorts each bucket of the range by key and summarises its customers.
+    fn buckets(
+        &self,
+        staged: &[Staged],
+        starts: &[usize],
+        range: Range<usize>,
+    ) -> CustomerSummaries {
+        let mut out = Summariser::new(self.as_of_day, self.unit);
+        let mut ends = vec![0u32; BUCKET_KEYS + 1];
+        let mut scratch: Vec<(i32, f64)> = Vec::new();
+        for bucket in range {
+            let entries = &staged[starts[bucket]..starts[bucket + 1]];
+            if entries.is_empty() {
+                continue;
+            }
+            // Counting sort by offset; ends[k] ends as the end of key k.
+            ends.fill(0);
+            for e in entries {
+                ends[e.offset as usize + 1] += 1;
+            }
+            for k in 0..BUCKET_KEYS {
+                ends[k + 1] += ends[k];
+            }
+            scratch.resize(entries.len(), (0, 0.0));
+            for e in entries {
+                let at = &mut ends[e.offset as usize];
+                scratch[*at as usize] = (e.day, e.amount);
+                *at += 1;
+            }
+            let first_key = self.min_key + (bucket << BUCKET_BITS) as i64;
+            let mut start = 0;
+            for (offset, &end) in ends[..BUCKET_KEYS].iter().enumerate() {
+                let end = end as usize;
+                if start == end {
+                    continue;
+                }
+                let history = &mut scratch[start..end];
+                let in_order =
+                    |a: &(i32, f64), b: &(i32, f64)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1));
+                if !history.is_sorted_by(|a, b| in_order(a, b).is_le()) {
+                    history.sort_unstable_by(in_order);
+                }
+                out.customer(first_key + offset as i64, history.iter().copied());
+                start = end;
+            }
+        }
+        out.summaries
     }
 }
 
@@ -286,6 +399,37 @@ mod tests {
         purchases.reverse();
         let backward = summarise(&mut purchases, 10, TimeUnit::Day).unwrap();
         assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn the_number_of_threads_does_not_change_the_summary() {
+        // Enough purchases (and buckets) for several threads, in date order.
+        let mut purchases: Vec<Purchase> = (0..400_000i64)
+            .map(|i| {
+                p(
+                    (i * 7_919) % 150_000 + 10,
+                    (i / 1_000) as i32,
+                    (i % 13) as f64,
+                )
+            })
+            .collect();
+        let dense = Dense {
+            min_key: 10,
+            keys: 150_000,
+            as_of_day: 350,
+            unit: TimeUnit::Day,
+        };
+        let kept = purchases.iter().filter(|q| q.day <= 350).count();
+        let one = dense.summarise(&purchases, kept, 1);
+        assert_eq!(one.len(), 150_000);
+        for threads in [2, 3, 7] {
+            assert_eq!(
+                dense.summarise(&purchases, kept, threads),
+                one,
+                "{threads} threads"
+            );
+        }
+        assert_eq!(summarise(&mut purchases, 350, TimeUnit::Day).unwrap(), one);
     }
 
     #[test]

@@ -159,7 +159,7 @@ for name, py, rs in [
 ]:
     print(f"{name:28} {py:10.3f} {rs:10.3f} {py / rs:7.1f}×")
 print(f"(cdp-ltv process wall time incl. start, read and writing {len(ours):,} predictions: {rust_process:.2f} s)")
-print(f"BG/NBD iterations: cdp-ltv {rust['bgnbd']['iterations']}; Gamma-Gamma: {rust['gamma_gamma']['iterations']}")
+print(f"cdp-ltv BFGS iterations: BG/NBD {rust['bgnbd']['iterations']}, Gamma-Gamma {rust['gamma_gamma']['iterations']}")
 
 print(f"\n{'parameter':10} {'lifetimes':>14} {'cdp-ltv':>14} {'|diff|':>10}" + (f" {'true':>8}" if len(sys.argv) <= 4 else ""))
 for name, (rs, py) in params.items():
@@ -167,8 +167,9 @@ for name, (rs, py) in params.items():
     print(f"{name:10} {py:14.6f} {rs:14.6f} {abs(rs - py):10.2e}{true}")
 max_diff = max(abs(rs - py) for rs, py in params.values())
 print(f"max |parameter difference| {max_diff:.2e} (goal ≤ 1e-3): {'OK' if max_diff <= 1e-3 else 'NOT MET'}")
-print(f"log-likelihood BG/NBD: lifetimes {py_bg_ll:.4f}, cdp-ltv {rust['bgnbd']['log_likelihood']:.4f}; "
-      f"Gamma-Gamma: lifetimes {py_gg_ll:.4f}, cdp-ltv {rust['gamma_gamma']['log_likelihood']:.4f}")
+for name, py_ll, rs_ll in [("BG/NBD", py_bg_ll, rust["bgnbd"]["log_likelihood"]),
+                           ("Gamma-Gamma", py_gg_ll, rust["gamma_gamma"]["log_likelihood"])]:
+    print(f"log-likelihood {name}: lifetimes {py_ll:.4f}, cdp-ltv {rs_ll:.4f} (cdp-ltv − lifetimes {rs_ll - py_ll:+.2e})")
 print(f"summaries: max |difference| of frequency/recency/T/monetary {summary_diff:.2e}")
 print("predictions, max |difference| (max relative):")
 for col in ["p_alive", "expected_purchases_90d", "expected_purchases_365d", "expected_average_spend", "predicted_clv"]:

@@ -16,13 +16,13 @@ customers="${1:-1000000}"
 shift || true
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdp-target}"
 # Its own venv: lifetimes 0.11.3 (the last release) pulls autograd and dill,
-# and works with current pandas 3 / numpy 2 / scipy 1.17 on Python 3.11.
+# and works with these current pandas / numpy / scipy on Python 3.11.
 venv="${LTV_VENV:-$HOME/.cache/cdp-venv-ltv}"
 out="${BENCH_OUT:-/work/bench-out}/ltv"
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import lifetimes, pandas, numpy, scipy' 2>/dev/null ||
-  "$venv/bin/pip" install --quiet 'lifetimes==0.11.3' 'pandas>=2,<4' 'numpy>=1.26,<3' 'scipy>=1.11,<2'
+  "$venv/bin/pip" install --quiet lifetimes==0.11.3 autograd==1.9.1 pandas==3.1.1 numpy==2.4.6 scipy==1.17.1
 cargo build --release --quiet -p cdp-ltv --example ltv_csv
 mkdir -p "$out"
 exec "$venv/bin/python" benches/ltv_vs_lifetimes.py "$CARGO_TARGET_DIR/release/examples/ltv_csv" "$out" "$customers" "$@"

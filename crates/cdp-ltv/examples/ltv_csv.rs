@@ -74,23 +74,51 @@ fn parse_day(text: &str) -> Option<i32> {
     Some((date - epoch()).num_days() as i32)
 }
 
-fn read_purchases(path: &str) -> Result<Vec<Purchase>, Box<dyn Error>> {
+/// Parses the CSV on every core: the text is cut at line ends into one
+/// share per thread.
+fn read_purchases(path: &str, threads: usize) -> Result<Vec<Purchase>, Box<dyn Error>> {
     let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines().enumerate();
-    lines.next(); // header
-    let mut purchases = Vec::with_capacity(text.len() / 24);
-    for (number, line) in lines {
-        let bad = || {
-            format!(
-                "{path}:{}: expected customer_id,date,amount: {line:?}",
-                number + 1
-            )
+    let body = text.split_once('\n').map_or("", |(_, rest)| rest); // after the header
+    let mut shares = Vec::new();
+    let mut rest = body;
+    for t in (1..=threads.max(1)).rev() {
+        let cut = if t == 1 {
+            rest.len()
+        } else {
+            rest[rest.len() / t..]
+                .find('\n')
+                .map_or(rest.len(), |i| rest.len() / t + i + 1)
         };
+        let (share, tail) = rest.split_at(cut);
+        shares.push(share);
+        rest = tail;
+    }
+    let parsed: Vec<Result<Vec<Purchase>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| scope.spawn(move || parse_lines(path, share)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a parser thread panicked"))
+            .collect()
+    });
+    let mut purchases = Vec::with_capacity(body.len() / 24);
+    for share in parsed {
+        purchases.extend(share?);
+    }
+    Ok(purchases)
+}
+
+fn parse_lines(path: &str, text: &str) -> Result<Vec<Purchase>, String> {
+    let mut purchases = Vec::with_capacity(text.len() / 24);
+    for line in text.lines() {
+        let bad = || format!("{path}: expected customer_id,date,amount: {line:?}");
         let mut fields = line.split(',');
         let (Some(customer), Some(date), Some(amount)) =
             (fields.next(), fields.next(), fields.next())
         else {
-            return Err(bad().into());
+            return Err(bad());
         };
         purchases.push(Purchase {
             customer: customer.parse().map_err(|_| bad())?,
@@ -104,8 +132,12 @@ fn read_purchases(path: &str) -> Result<Vec<Purchase>, Box<dyn Error>> {
 fn main() -> Result<(), Box<dyn Error>> {
     let args = parse_args()?;
     let options = &args.options;
+    let threads = match options.fit.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let clock = Instant::now();
-    let mut purchases = read_purchases(&args.input)?;
+    let mut purchases = read_purchases(&args.input, threads)?;
     let read_s = clock.elapsed().as_secs_f64();
 
     let start = Instant::now();
@@ -163,7 +195,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         purchases.len(),
         summaries.len(),
         options.time_unit,
-        if options.fit.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { options.fit.threads },
+        threads,
         read_s,
         summary_s,
         bgnbd_s,

@@ -429,6 +429,7 @@ impl AlivePurchases {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::assert_gradient_matches_finite_differences;
 
     fn customers() -> Vec<Rfm> {
         // A small, varied population (weeks).
@@ -459,23 +460,10 @@ mod tests {
             [0.3, -0.5, 1.2, -0.7],
             [-3.0, 3.0, 2.0, 2.5],
         ] {
-            let mut g = [0.0; 4];
-            data.negative_mean_log_likelihood(&theta, &mut g, 1);
-            for i in 0..4 {
-                let h = 1e-6;
-                let (mut up, mut down) = (theta, theta);
-                up[i] += h;
-                down[i] -= h;
-                let mut scratch = [0.0; 4];
-                let numeric = (data.negative_mean_log_likelihood(&up, &mut scratch, 1)
-                    - data.negative_mean_log_likelihood(&down, &mut scratch, 1))
-                    / (2.0 * h);
-                assert!(
-                    (g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0),
-                    "θ={theta:?} i={i}: {} vs {numeric}",
-                    g[i]
-                );
-            }
+            assert_gradient_matches_finite_differences(
+                |theta, gradient| data.negative_mean_log_likelihood(theta, gradient, 1),
+                theta,
+            );
         }
     }
 
@@ -543,22 +531,41 @@ mod tests {
     }
 
     #[test]
-    fn expectation_is_continuous_through_a_equal_to_one() {
-        let c = Rfm {
-            frequency: 3.0,
-            recency: 20.0,
-            age: 30.0,
+    fn new_customer_expectation_matches_lifetimes() {
+        // BetaGeoFitter.expected_number_of_purchases_up_to_time(t) with the
+        // published CDNOW parameters.
+        let m = BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        for (t, want) in [(39.0, 1.1967231933207985), (78.0, 1.8605190579427455)] {
+            let got = m.expected_purchases_new_customer(t);
+            assert!((got - want).abs() < 1e-12, "t={t}: {got} vs {want}");
+        }
+    }
+
+    /// Expected purchases in `t` under r = 0.5, α = 5, b = 2 and the given a.
+    fn expected_with_a(a: f64, frequency: f64, recency: f64, age: f64, t: f64) -> f64 {
+        let model = BgNbd {
+            r: 0.5,
+            alpha: 5.0,
+            a,
+            b: 2.0,
+        };
+        let customer = Rfm {
+            frequency,
+            recency,
+            age,
             monetary: 0.0,
         };
-        let at = |a| {
-            BgNbd {
-                r: 0.5,
-                alpha: 5.0,
-                a,
-                b: 2.0,
-            }
-            .expected_purchases(26.0, &c)
-        };
+        model.expected_purchases(t, &customer)
+    }
+
+    #[test]
+    fn expectation_is_continuous_through_a_equal_to_one() {
+        let at = |a| expected_with_a(a, 3.0, 20.0, 30.0, 26.0);
         let (below, exact, above) = (at(1.0 - 1e-9), at(1.0), at(1.0 + 1e-9));
         assert!(exact.is_finite() && exact > 0.0);
         assert!(
@@ -571,21 +578,7 @@ mod tests {
     fn both_series_agree_where_the_choice_switches() {
         // a > r + x + 1 uses the untransformed series; just below, the
         // transformed one; the expectation must be continuous in a.
-        let c = Rfm {
-            frequency: 0.0,
-            recency: 0.0,
-            age: 12.0,
-            monetary: 0.0,
-        };
-        let at = |a| {
-            BgNbd {
-                r: 0.5,
-                alpha: 5.0,
-                a,
-                b: 2.0,
-            }
-            .expected_purchases(40.0, &c)
-        };
+        let at = |a| expected_with_a(a, 0.0, 0.0, 12.0, 40.0);
         let (below, above) = (at(1.5 - 1e-12), at(1.5 + 1e-12));
         assert!((below - above).abs() < 1e-10, "{below} vs {above}");
     }

@@ -183,6 +183,8 @@ impl Spends {
         [1.0, 2.0, self.mean_spend].map(f64::ln)
     }
 
+    /// −(log-likelihood)/buyers at log-parameters `theta` (ln p, ln q, ln γ),
+    /// and its gradient with respect to `theta`.
     fn negative_mean_log_likelihood(
         &self,
         theta: &[f64],
@@ -232,6 +234,7 @@ impl Spends {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::assert_gradient_matches_finite_differences;
 
     fn buyers() -> Vec<Rfm> {
         (0..200)
@@ -252,23 +255,10 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let data = Spends::new(&buyers()).unwrap();
         for theta in [[1.8, 1.3, 2.7], [0.0, 0.5, 1.0], [-1.0, 3.0, 4.0]] {
-            let mut g = [0.0; 3];
-            data.negative_mean_log_likelihood(&theta, &mut g, 1);
-            for i in 0..3 {
-                let h = 1e-6;
-                let (mut up, mut down) = (theta, theta);
-                up[i] += h;
-                down[i] -= h;
-                let mut scratch = [0.0; 3];
-                let numeric = (data.negative_mean_log_likelihood(&up, &mut scratch, 1)
-                    - data.negative_mean_log_likelihood(&down, &mut scratch, 1))
-                    / (2.0 * h);
-                assert!(
-                    (g[i] - numeric).abs() <= 1e-7 * numeric.abs().max(1.0),
-                    "θ={theta:?} i={i}: {} vs {numeric}",
-                    g[i]
-                );
-            }
+            assert_gradient_matches_finite_differences(
+                |theta, gradient| data.negative_mean_log_likelihood(theta, gradient, 1),
+                theta,
+            );
         }
     }
 

@@ -26,6 +26,8 @@ mod parallel;
 mod predict;
 pub mod special;
 mod summary;
+#[cfg(test)]
+mod test_support;
 
 pub use bgnbd::{fit_bgnbd, fit_bgnbd_with, BgNbd, BgNbdFit};
 pub use gamma_gamma::{fit_gamma_gamma, fit_gamma_gamma_with, GammaGamma, GammaGammaFit};

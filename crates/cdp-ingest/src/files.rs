@@ -24,13 +24,15 @@ use crate::sink::{ChunkNormaliser, LakeSink, NormalisedChunk};
 use cdp_config::PipelineConfig;
 
 /// Bytes of input per chunk: large enough that handing a chunk between
-/// threads costs nothing per record, small enough to keep cores busy.
-const CHUNK_BYTES: usize = 4 << 20;
+/// threads costs nothing per record and that each partition's rows in a
+/// chunk are a long run (input exported per customer spreads every chunk
+/// over every day), small enough to keep memory flat.
+const CHUNK_BYTES: usize = 16 << 20;
 /// The input reader's buffer.
 const READ_BYTES: usize = 1 << 20;
 /// Chunks in flight (read, being normalised, or waiting for their turn at
 /// the writer) per worker.
-const CHUNKS_PER_WORKER: usize = 3;
+const CHUNKS_PER_WORKER: usize = 2;
 
 /// One `--input KIND=PATH`.
 #[derive(Debug, Clone)]
@@ -277,6 +279,9 @@ async fn ingest_files_in_chunks(
         .map(|m| m.len())
         .sum();
     let progress = progress_bar(total_bytes);
+    // Lines of the reference sources average some 400 bytes: sizing the
+    // dedup index for one event per 512 bytes spares most of its rebuilds.
+    sink.reserve_events((total_bytes / 512) as usize);
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let window = Arc::new(Semaphore::new(workers * CHUNKS_PER_WORKER));

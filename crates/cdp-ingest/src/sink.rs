@@ -33,7 +33,7 @@ impl Outcome {
     }
 }
 
-/// Records of one source normalised together: accepted events as one Arrow
+/// Records normalised together: accepted events as one Arrow
 /// chunk (duplicates still in: the sink decides, in order) and dead letters.
 #[derive(Debug)]
 pub struct NormalisedChunk {
@@ -129,6 +129,11 @@ impl LakeSink {
             dead_letters: DeadLetterWriter::open(lake.clone(), run_id).await?,
             counts: BTreeMap::new(),
         })
+    }
+
+    /// Makes room for about `events` more events in the dedup index.
+    pub fn reserve_events(&mut self, events: usize) {
+        self.events.reserve(events);
     }
 
     /// Makes `source` appear in the report even if nothing arrives for it.

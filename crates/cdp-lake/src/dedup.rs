@@ -124,6 +124,10 @@ impl KeyIndex {
         self.keys.contains(&key)
     }
 
+    pub fn reserve(&mut self, additional: usize) {
+        self.keys.reserve(additional);
+    }
+
     /// Records a key; false when it was already there.
     pub fn insert(&mut self, key: RecordKey) -> bool {
         self.keys.insert(key)

@@ -150,6 +150,12 @@ impl EventWriter {
         self.files_written
     }
 
+    /// Makes room in the dedup index for `additional` more events, so that
+    /// it is not rebuilt as it grows (a backfill knows roughly how many).
+    pub fn reserve(&mut self, additional: usize) {
+        self.index.reserve(additional);
+    }
+
     /// How often buffered events were spilled to disk.
     pub fn spills(&self) -> u64 {
         self.spills
@@ -397,7 +403,18 @@ impl EventWriter {
             self.run_id,
             self.files_written
         );
-        let mut batches = slices(&self.segments, &live);
+        // Whole segments and row numbers: slicing them per run would
+        // allocate every column again for each of a partition's many runs.
+        let mut batches = Vec::new();
+        let mut indices = Vec::with_capacity(live.iter().map(|r| (r.end - r.start) as usize).sum());
+        let mut position: FxHashMap<u64, usize> = FxHashMap::default();
+        for r in &live {
+            let b = *position.entry(r.segment).or_insert_with(|| {
+                batches.push(self.segments[&r.segment].batch.clone());
+                batches.len() - 1
+            });
+            indices.extend((r.start..r.end).map(|row| (b, row as usize)));
+        }
         self.release(&live);
         let spill = self.spill.as_ref().map(SpillFile::reader);
         let lake = self.lake.clone();
@@ -407,9 +424,12 @@ impl EventWriter {
                 // Spilled rows join the live ones as further input batches.
                 for s in &spilled {
                     let reader = spill.as_ref().expect("a spill file for spilled rows");
-                    batches.push(reader.read(s)?);
+                    let batch = reader.read(s)?;
+                    let b = batches.len();
+                    indices.extend((0..batch.num_rows()).map(|row| (b, row)));
+                    batches.push(batch);
                 }
-                let batch = sorted_by_time(&batches)?;
+                let batch = sorted_by_time(&batches, &mut indices)?;
                 drop(batches);
                 let keys = keys_of_batch(&encode_path, EVENTS_TABLE, &batch)?;
                 let bytes = parquet_io::encode_events(&encode_path, &[batch])?;
@@ -456,11 +476,11 @@ fn slices(segments: &FxHashMap<u64, Segment>, runs: &[Run]) -> Vec<RecordBatch> 
         .collect()
 }
 
-/// All rows of `batches` in one batch ordered by (event_time, event_id):
+/// The rows at `indices` in one batch ordered by (event_time, event_id):
 /// readers prune row groups by time, and the same input always gives the
 /// same file. The sort is stable, so even equal keys keep a deterministic
 /// order.
-fn sorted_by_time(batches: &[RecordBatch]) -> Result<RecordBatch> {
+fn sorted_by_time(batches: &[RecordBatch], indices: &mut [(usize, usize)]) -> Result<RecordBatch> {
     let column =
         |b: &RecordBatch, name: &str| b.column_by_name(name).expect("events column").clone();
     let times: Vec<_> = batches
@@ -475,11 +495,6 @@ fn sorted_by_time(batches: &[RecordBatch]) -> Result<RecordBatch> {
         .iter()
         .map(|b| column(b, "event_id").as_string::<i32>().clone())
         .collect();
-    let mut indices: Vec<(usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
-        .collect();
     indices.sort_by(|a, b| {
         times[a.0]
             .value(a.1)
@@ -487,7 +502,7 @@ fn sorted_by_time(batches: &[RecordBatch]) -> Result<RecordBatch> {
             .then_with(|| ids[a.0].value(a.1).cmp(ids[b.0].value(b.1)))
     });
     let refs: Vec<&RecordBatch> = batches.iter().collect();
-    interleave_record_batch(&refs, &indices).map_err(arrow_err)
+    interleave_record_batch(&refs, indices).map_err(arrow_err)
 }
 
 #[cfg(test)]

@@ -146,6 +146,9 @@ pub fn canonicalise_into(id_type: IdType, raw: &str, junk: &JunkList, out: &mut 
     out.extend(ids.iter().map(|(t, v)| Identifier::new(t, v)));
 }
 
+/// Appends the lowercase hex digest of a value to a buffer.
+type HexHash = fn(&[u8], &mut String);
+
 /// One identifier of an [`IdBuffer`]: its type and where its value is in the
 /// buffer's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +222,7 @@ impl IdBuffer {
         let end = self.text.len();
         // The value to hash is copied out of the buffer the hash goes into.
         let mut hashed = [0u8; 64];
-        let derive: &[(IdType, fn(&[u8], &mut String))] = match id_type {
+        let derive: &[(IdType, HexHash)] = match id_type {
             IdType::Phone => {
                 // Only mainland mobiles have the 11-digit national number
                 // that ad platforms hash.

@@ -50,7 +50,8 @@ pub struct JunkConfig {
 pub struct WriterConfig {
     /// Roll an events file at this many rows.
     pub max_rows_per_file: usize,
-    /// Write out the largest partitions once this many MiB are buffered.
+    /// Spill buffered events to a local temp file once this many MiB are
+    /// buffered (each partition still becomes one file).
     pub max_buffered_mib: usize,
 }
 

@@ -9,4 +9,4 @@ pub mod sink;
 pub use cdp_config::PipelineConfig;
 pub use error::IngestError;
 pub use files::{ingest_files, InputSpec};
-pub use sink::{LakeSink, Outcome};
+pub use sink::{ChunkNormaliser, LakeSink, NormalisedChunk, Outcome};

@@ -12,13 +12,14 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use cdp_model::CanonicalEvent;
+use cdp_model::EventView;
 
 use crate::dead_letters::{dead_letters_batch, DeadLetter};
 use crate::dedup::{dead_letter_key, event_key, KeyIndex, RecordKey};
 use crate::error::Result;
-use crate::event_batch::EventBatchBuilder;
-use crate::event_writer::{sorted_by_time, Offer, MICROS_PER_DAY};
+use crate::event_batch::{EventBatchBuilder, RowOrigin};
+use crate::event_chunk::MICROS_PER_DAY;
+use crate::event_writer::{sorted_by_time, Offer};
 use crate::offsets::{parse_stream_file, stream_file_name, PartitionManifest};
 use crate::parquet_io;
 use crate::partition::{day_of, dead_letters_dir, events_dir};
@@ -175,16 +176,16 @@ impl StreamPartition {
         self.pending.received += 1;
     }
 
-    /// Takes the normalised message at `offset` unless the lake already
-    /// holds an event with its source and id.
+    /// Takes the normalised message read at `origin` unless the lake
+    /// already holds an event with its source and id.
     pub fn record_event(
         &mut self,
-        offset: i64,
-        event: &CanonicalEvent,
+        event: &EventView<'_>,
+        origin: RowOrigin<'_>,
         index: &Mutex<KeyIndex>,
     ) -> Offer {
-        self.received(offset);
-        let key = event_key(&event.source, &event.event_id);
+        self.received(origin.offset);
+        let key = event_key(event.source, &event.event_id);
         if !index.lock().expect("dedup index lock").insert(key) {
             self.pending.duplicates += 1;
             return Offer::Duplicate;
@@ -195,7 +196,7 @@ impl StreamPartition {
             .entry(event.event_time_us.div_euclid(MICROS_PER_DAY))
             .or_default();
         let before = day.rows.approx_bytes();
-        day.rows.append(event);
+        day.rows.append_view(event, origin);
         day.keys.push(key);
         self.approx_bytes += day.rows.approx_bytes() - before;
         Offer::Accepted
@@ -236,7 +237,9 @@ impl StreamPartition {
                 "{}/{name}",
                 events_dir(&self.source, &day_of(day * MICROS_PER_DAY))
             );
-            let batch = sorted_by_time(buffer.rows.finish()?)?;
+            let batch = buffer.rows.finish()?;
+            let mut rows: Vec<(usize, usize)> = (0..batch.num_rows()).map(|i| (0, i)).collect();
+            let batch = sorted_by_time(&[batch], &mut rows)?;
             let bytes = parquet_io::encode(&path, events_schema(), &[batch])?;
             stats.bytes += bytes.len() as u64;
             lake.put(&path, bytes).await?;
@@ -284,7 +287,7 @@ impl StreamPartition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cdp_model::Provenance;
+    use cdp_model::{CanonicalEvent, Provenance};
 
     const DAY: i64 = 1_795_219_199_000_000;
 
@@ -296,6 +299,10 @@ mod tests {
             t,
             Provenance::kafka("cdp.ad", 2, offset),
         )
+    }
+
+    fn record(p: &mut StreamPartition, e: &CanonicalEvent, index: &Mutex<KeyIndex>) -> Offer {
+        p.record_event(&e.view(), RowOrigin::from(&e.provenance), index)
     }
 
     fn letter(offset: i64) -> DeadLetter {
@@ -329,10 +336,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(p.next_offset(), 0);
-        p.record_event(0, &event("a", 0, DAY), &indexes.events);
-        p.record_event(1, &event("a", 1, DAY), &indexes.events);
+        record(&mut p, &event("a", 0, DAY), &indexes.events);
+        record(&mut p, &event("a", 1, DAY), &indexes.events);
         p.record_dead_letter(2, letter(2), &indexes.dead_letters);
-        p.record_event(3, &event("b", 3, DAY + 3_600_000_000), &indexes.events);
+        record(&mut p, &event("b", 3, DAY + 3_600_000_000), &indexes.events);
         assert_eq!(p.next_offset(), 4);
         assert_eq!(p.durable_offset(), 0);
         let stats = p.flush(&lake, &indexes).await.unwrap();
@@ -369,9 +376,9 @@ mod tests {
         let mut p = StreamPartition::open(&lake, "cdp.ad", 2, "ad", &indexes)
             .await
             .unwrap();
-        p.record_event(0, &event("a", 0, DAY), &indexes.events);
+        record(&mut p, &event("a", 0, DAY), &indexes.events);
         p.flush(&lake, &indexes).await.unwrap();
-        p.record_event(1, &event("b", 1, DAY), &indexes.events);
+        record(&mut p, &event("b", 1, DAY), &indexes.events);
         p.record_dead_letter(2, letter(2), &indexes.dead_letters);
         p.flush(&lake, &indexes).await.unwrap();
         // Undo the second manifest: as if the process died before writing it.
@@ -401,7 +408,7 @@ mod tests {
         );
         assert_eq!(rows(&lake, "dlq").await, 0);
         assert_eq!(
-            p.record_event(1, &event("b", 1, DAY), &indexes.events),
+            record(&mut p, &event("b", 1, DAY), &indexes.events),
             Offer::Accepted
         );
         p.record_dead_letter(2, letter(2), &indexes.dead_letters);

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cdp_config::RollConfig;
-use cdp_lake::{DeadLetter, Lake, SharedIndexes, SourceReport, StreamPartition};
-use cdp_model::{Normaliser, Provenance, SourceFormat};
+use cdp_lake::event_writer::Offer;
+use cdp_lake::{DeadLetter, Lake, RowOrigin, SharedIndexes, SourceReport, StreamPartition};
+use cdp_model::{Normaliser, Provenance, Scratch, SourceFormat};
 
 use super::dead_letter_topic::DeadLetterTopic;
 use super::metrics::PartitionMetrics;
@@ -80,6 +81,8 @@ pub(crate) struct Worker {
     /// What this worker processed in this run, per source.
     counts: BTreeMap<String, SourceReport>,
     files_written: u64,
+    /// Reused by every message: normalising allocates nothing per event.
+    scratch: Scratch,
 }
 
 /// What a worker did, returned when it stops.
@@ -96,6 +99,7 @@ impl Worker {
             durable,
             counts: BTreeMap::new(),
             files_written: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -240,28 +244,32 @@ impl Worker {
         }
 
         let (topic, format) = &self.ctx.topics[m.id.0];
-        let provenance = Provenance::kafka(topic.as_str(), m.id.1, m.offset);
         let counts = self
             .counts
             .entry(stream.source().to_string())
             .or_insert_with(|| SourceReport::new(stream.source()));
         counts.received += 1;
         assigned.metrics.received.increment(1);
-        let outcome = match &m.payload {
+        let origin = RowOrigin {
+            origin: topic,
+            partition: Some(m.id.1),
+            offset: m.offset,
+        };
+        let normalised = match &m.payload {
             Some(raw) if !raw.trim_ascii().is_empty() => self
                 .ctx
                 .normaliser
-                .normalise(format, raw.trim_ascii(), &provenance)
+                .normalise_view(format, raw.trim_ascii(), &mut self.scratch)
                 .map_err(|r| (r.reason, r.field)),
             _ => Err(("empty message: no payload".to_string(), None)),
         };
-        match outcome {
-            Ok(event) => match stream.record_event(m.offset, &event, &self.ctx.indexes.events) {
-                cdp_lake::event_writer::Offer::Accepted => {
+        match normalised {
+            Ok(event) => match stream.record_event(&event, origin, &self.ctx.indexes.events) {
+                Offer::Accepted => {
                     counts.accepted += 1;
                     assigned.metrics.accepted.increment(1);
                 }
-                cdp_lake::event_writer::Offer::Duplicate => {
+                Offer::Duplicate => {
                     counts.duplicates += 1;
                     assigned.metrics.duplicate.increment(1);
                 }
@@ -269,6 +277,7 @@ impl Worker {
             Err((reason, field)) => {
                 counts.dead_lettered += 1;
                 assigned.metrics.dead_lettered.increment(1);
+                let provenance = Provenance::kafka(topic.as_str(), m.id.1, m.offset);
                 tracing::debug!(origin = %provenance, reason = %reason, "dead letter");
                 let letter = DeadLetter {
                     source: stream.source().to_string(),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::{Int32Type, Int64Type};
 use cdp_ingest::kafka::{HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC};
 use cdp_lake::parquet_io;
@@ -69,9 +69,15 @@ async fn dead_letters_reach_the_topic_with_reasons_and_metrics_are_served() {
         "cdp_ingest_file_bytes",
         "cdp_ingest_files_written_total",
     ] {
-        assert!(metrics.contains(name), "{name} missing from /metrics:\n{metrics}");
+        assert!(
+            metrics.contains(name),
+            "{name} missing from /metrics:\n{metrics}"
+        );
     }
-    assert!(metrics.contains("topic=\""), "per-partition labels: {metrics}");
+    assert!(
+        metrics.contains("topic=\""),
+        "per-partition labels: {metrics}"
+    );
     let status = wait_with_timeout(&mut child, Duration::from_secs(300)).expect("ingest ends");
     assert!(status.success(), "{status}\n{}", s.log("run"));
     s.assert_exactly_once().await;
@@ -81,7 +87,11 @@ async fn dead_letters_reach_the_topic_with_reasons_and_metrics_are_served() {
     let mut in_lake = BTreeSet::new();
     for file in lake.list("dlq").await.unwrap() {
         let bytes = lake.get(&file).await.unwrap();
-        let columns = ["provenance_origin", "provenance_partition", "provenance_offset"];
+        let columns = [
+            "provenance_origin",
+            "provenance_partition",
+            "provenance_offset",
+        ];
         for b in parquet_io::decode(&file, bytes, Some(&columns)).unwrap() {
             let origin = b.column(0).as_string::<i32>();
             let partition = b.column(1).as_primitive::<Int32Type>();

@@ -199,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_kafka_pipeline_loads_with_its_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/kafka.toml");
+        let c =
+            PipelineConfig::load_with_env(Some(&path), [("CDP__KAFKA__GROUP".into(), "eu".into())])
+                .unwrap();
+        assert_eq!(c.kafka.group, "eu");
+        assert_eq!(
+            c.kafka.topic_sources(),
+            KafkaConfig::default().topic_sources()
+        );
+        assert_eq!(c.kafka.roll.max_records, RollConfig::default().max_records);
+    }
+
+    #[test]
     fn the_shipped_example_pipeline_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/example_pos.toml");
         let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();

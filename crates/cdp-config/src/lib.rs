@@ -12,6 +12,7 @@
 //! unknown key anywhere is refused by name.
 
 pub mod error;
+pub mod kafka;
 pub mod layered;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
 pub use error::{ConfigError, Result};
+pub use kafka::{KafkaConfig, RollConfig};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,8 @@ pub struct PipelineConfig {
     pub mapped_source: Vec<MappedSource>,
     #[serde(default)]
     pub writer: WriterConfig,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -112,6 +116,8 @@ impl PipelineConfig {
                 reason: "must be > 0".into(),
             });
         }
+        self.kafka
+            .validate(|source| self.format(source).is_some())?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {
@@ -190,6 +196,20 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("writer.max_rows_per_file"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_kafka_pipeline_loads_with_its_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/kafka.toml");
+        let c =
+            PipelineConfig::load_with_env(Some(&path), [("CDP__KAFKA__GROUP".into(), "eu".into())])
+                .unwrap();
+        assert_eq!(c.kafka.group, "eu");
+        assert_eq!(
+            c.kafka.topic_sources(),
+            KafkaConfig::default().topic_sources()
+        );
+        assert_eq!(c.kafka.roll.max_records, RollConfig::default().max_records);
     }
 
     #[test]

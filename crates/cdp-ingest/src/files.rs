@@ -78,7 +78,7 @@ impl InputSpec {
     }
 }
 
-fn open_lines(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+pub(crate) fn open_lines(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     let file = File::open(path).map_err(|source| IngestError::Input {
         path: path.into(),
         line: 0,

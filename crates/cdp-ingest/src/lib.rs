@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod files;
+pub mod kafka;
 pub mod sink;
 
 pub use cdp_config::PipelineConfig;

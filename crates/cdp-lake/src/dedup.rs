@@ -72,27 +72,41 @@ pub fn dead_letter_key(
 pub struct KeyIndex {
     table: &'static str,
     keys: FxHashSet<RecordKey>,
+    /// Data files whose keys are in `keys`.
+    files: FxHashSet<String>,
 }
 
 impl KeyIndex {
     /// Loads the keys of `table` (`events` or `dlq`), rebuilding any key file
     /// a crash left missing.
     pub async fn load(lake: &Lake, table: &'static str) -> Result<Self> {
+        let mut index = Self {
+            table,
+            ..Self::default()
+        };
+        index.refresh(lake).await?;
+        Ok(index)
+    }
+
+    /// Adds the keys of data files that appeared since the index was loaded
+    /// (written by another process, e.g. another consumer of the group);
+    /// returns how many files were added.
+    pub async fn refresh(&mut self, lake: &Lake) -> Result<usize> {
+        let table = self.table;
         let data_files: Vec<String> = lake
             .list(table)
             .await?
             .into_iter()
-            .filter(|p| p.ends_with(".parquet"))
+            .filter(|p| p.ends_with(".parquet") && !self.files.contains(p))
             .collect();
+        if data_files.is_empty() {
+            return Ok(0);
+        }
         let index_files: FxHashSet<String> = lake
             .list(&format!("{INDEX_DIR}/{table}"))
             .await?
             .into_iter()
             .collect();
-        let mut index = Self {
-            table,
-            keys: FxHashSet::default(),
-        };
         for data in &data_files {
             let key_file = key_file_for(data);
             let keys = if index_files.contains(&key_file) {
@@ -103,9 +117,32 @@ impl KeyIndex {
                 lake.put(&key_file, encode_keys(&keys)).await?;
                 keys
             };
-            index.keys.extend(keys);
+            self.keys.extend(keys);
+            self.files.insert(data.clone());
         }
-        Ok(index)
+        Ok(data_files.len())
+    }
+
+    /// Deletes a data file that was never committed (a crash left it behind)
+    /// with its key file, and forgets its keys.
+    pub async fn delete_file(&mut self, lake: &Lake, data_file: &str) -> Result<()> {
+        let key_file = key_file_for(data_file);
+        let keys = match lake.get_opt(&key_file).await? {
+            Some(bytes) => decode_keys(&bytes),
+            None => keys_of_file(lake, self.table, data_file).await?,
+        };
+        for key in keys {
+            self.keys.remove(&key);
+        }
+        self.files.remove(data_file);
+        lake.delete(data_file).await?;
+        lake.delete(&key_file).await
+    }
+
+    /// Records that `data_file`, holding records whose keys were inserted,
+    /// is now in the lake (so `refresh` does not load it again).
+    pub fn add_file(&mut self, data_file: &str) {
+        self.files.insert(data_file.to_string());
     }
 
     pub fn table(&self) -> &'static str {

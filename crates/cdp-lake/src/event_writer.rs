@@ -480,7 +480,10 @@ fn slices(segments: &FxHashMap<u64, Segment>, runs: &[Run]) -> Vec<RecordBatch> 
 /// readers prune row groups by time, and the same input always gives the
 /// same file. The sort is stable, so even equal keys keep a deterministic
 /// order.
-fn sorted_by_time(batches: &[RecordBatch], indices: &mut [(usize, usize)]) -> Result<RecordBatch> {
+pub(crate) fn sorted_by_time(
+    batches: &[RecordBatch],
+    indices: &mut [(usize, usize)],
+) -> Result<RecordBatch> {
     let column =
         |b: &RecordBatch, name: &str| b.column_by_name(name).expect("events column").clone();
     let times: Vec<_> = batches

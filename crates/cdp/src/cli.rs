@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Normalise sources into the lake: JSONL files (--input) or Kafka (--kafka / --config).
     Ingest(IngestArgs),
+    /// Replay reference JSONL files into their Kafka topics (demos, tests, benchmarks).
+    Produce(ProduceArgs),
     /// Build the identity graph: identity_map and its companions.
     Resolve(LakeArgs),
     /// Compute profiles, tags and LTV as of the end of a day (UTC).
@@ -53,15 +55,28 @@ pub struct IngestArgs {
     /// or a mapped source of --config; plain or .gz JSONL. Repeatable.
     #[arg(long, value_name = "KIND=PATH")]
     pub input: Vec<String>,
-    /// Kafka bootstrap servers: consume the reference topics.
-    #[arg(long)]
+    /// Kafka bootstrap servers: consume the configured topics (default the
+    /// four reference topics) until SIGTERM/SIGINT. Overrides kafka.brokers.
+    #[arg(long, value_name = "BROKERS", conflicts_with = "input")]
     pub kafka: Option<String>,
-    /// Kafka consumer group.
-    #[arg(long, default_value = "cdp-ingest")]
-    pub group: String,
-    /// Exit once no message has arrived for this many seconds.
+    /// Kafka consumer group (default kafka.group, `cdp-ingest`).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Kafka: exit 0 once no message has arrived for this many seconds and
+    /// everything is durable and committed.
     #[arg(long, value_name = "SECS")]
     pub until_idle: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// Kafka bootstrap servers (default kafka.brokers of --config).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// A source file: KIND=PATH (plain or .gz JSONL), produced to KIND's
+    /// topic ([kafka.topics], default cdp.KIND). Repeatable.
+    #[arg(long, value_name = "KIND=PATH", required = true)]
+    pub input: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -97,8 +112,9 @@ pub struct DemoArgs {
     /// Where to put the world and the lake (default: a new temp folder, kept).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Go through Kafka (not implemented yet).
-    #[arg(long)]
+    /// Go through Kafka at these brokers: produce the world to its topics,
+    /// then ingest it with the consumer group.
+    #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
     /// Load ClickHouse at this URL (not implemented yet).
     #[arg(long)]

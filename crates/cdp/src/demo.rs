@@ -10,9 +10,6 @@ use cdp_ingest::InputSpec;
 use crate::cli::DemoArgs;
 
 pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
-    if args.kafka.is_some() {
-        bail!("cdp demo --kafka: not implemented yet (issue: Kafka consumers)");
-    }
     if args.clickhouse.is_some() {
         bail!("cdp demo --clickhouse: not implemented yet (issue: ClickHouse for BI analysts)");
     }
@@ -53,12 +50,20 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     let inputs = InputSpec::reference_files(&world_dir);
     let lake = cdp_lake::Lake::open(lake_dir.to_str().context("lake path is not UTF-8")?)?;
     let started = std::time::Instant::now();
-    let report = cdp_ingest::ingest_files(&lake, config, inputs)
-        .await
-        .context("ingest failed")?;
+    let report = match &args.kafka {
+        None => cdp_ingest::ingest_files(&lake, config, inputs)
+            .await
+            .context("ingest failed")?,
+        Some(brokers) => through_kafka(brokers, config, inputs, &lake).await?,
+    };
     println!(
-        "2. ingested into the lake in {:.1}s:",
-        started.elapsed().as_secs_f64()
+        "2. ingested into the lake in {:.1}s{}:",
+        started.elapsed().as_secs_f64(),
+        if args.kafka.is_some() {
+            " through Kafka"
+        } else {
+            ""
+        }
     );
     print!("{}", indent(&report.to_table()));
     if !report.balanced {
@@ -73,6 +78,68 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Produces the world to topics of its own (so that earlier demos' messages
+/// are not read again), ingests them with a consumer group until idle, and
+/// deletes the topics.
+async fn through_kafka(
+    brokers: &str,
+    config: &PipelineConfig,
+    inputs: Vec<InputSpec>,
+    lake: &cdp_lake::Lake,
+) -> Result<cdp_lake::IngestReport> {
+    let tag = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let mut config = config.clone();
+    config.kafka.topics = inputs
+        .iter()
+        .map(|i| {
+            let source = i.format.source_name();
+            (format!("cdp-demo-{tag}.{source}"), source.to_string())
+        })
+        .collect();
+    config.kafka.dead_letter_topic = format!("cdp-demo-{tag}.dlq");
+    // A demo group joins in seconds rather than the default ~25 s.
+    for (key, value) in [
+        ("session.timeout.ms", "6000"),
+        ("max.poll.interval.ms", "30000"),
+    ] {
+        config
+            .kafka
+            .consumer_properties
+            .entry(key.into())
+            .or_insert_with(|| value.into());
+    }
+    let mut topics: Vec<String> = config.kafka.topics.keys().cloned().collect();
+    topics.push(config.kafka.dead_letter_topic.clone());
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    cdp_ingest::kafka::admin::create_topics(brokers, &config.kafka, &topic_refs, 3).await?;
+
+    let produced = {
+        let (brokers, config) = (brokers.to_string(), config.clone());
+        tokio::task::spawn_blocking(move || {
+            cdp_ingest::kafka::produce::produce_files(&brokers, &config, &inputs)
+        })
+        .await?
+        .context("producing the world to Kafka")?
+    };
+    println!(
+        "   produced {} messages to {} in {:.1}s",
+        produced.messages.values().sum::<u64>(),
+        topics[..topics.len() - 1].join(", "),
+        produced.elapsed.as_secs_f64()
+    );
+    let run = cdp_ingest::kafka::KafkaRun {
+        brokers: brokers.to_string(),
+        group: format!("cdp-demo-{tag}"),
+        until_idle: Some(std::time::Duration::from_secs(5)),
+    };
+    let summary =
+        cdp_ingest::kafka::ingest_kafka(lake, &config, &run, crate::shutdown::on_signal())
+            .await
+            .context("Kafka ingest failed")?;
+    cdp_ingest::kafka::admin::delete_topics(brokers, &config.kafka, &topic_refs).await;
+    Ok(summary.report)
 }
 
 fn indent(text: &str) -> String {

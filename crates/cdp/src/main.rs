@@ -6,6 +6,8 @@ mod demo;
 mod generate;
 mod ingest;
 mod logging;
+mod produce;
+mod shutdown;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -40,6 +42,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(args).await,
         Command::Ingest(args) => ingest::run(args, &config).await,
+        Command::Produce(args) => produce::run(args, &config).await,
         Command::Resolve(_) => {
             bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
         }

@@ -1,0 +1,3 @@
+//! Tests of the `cdp` binary as an operator runs it.
+
+mod load_cli_tests;

@@ -6,7 +6,10 @@
 pub enum ChType {
     String,
     /// `Int8` … `UInt64`.
-    Int { bytes: u8, signed: bool },
+    Int {
+        bytes: u8,
+        signed: bool,
+    },
     Float32,
     Float64,
     /// Days since 1970 as UInt16.
@@ -14,7 +17,10 @@ pub enum ChType {
     /// Seconds since 1970 as UInt32 (the time zone is only for display).
     DateTime,
     /// `Decimal(P, S)`: an integer of 4, 8 or 16 bytes, value × 10^S.
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Nullable(Box<ChType>),
     Array(Box<ChType>),
 }
@@ -25,7 +31,9 @@ impl ChType {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (name, args) = match text.find('(') {
-            Some(open) if text.ends_with(')') => (&text[..open], Some(&text[open + 1..text.len() - 1])),
+            Some(open) if text.ends_with(')') => {
+                (&text[..open], Some(&text[open + 1..text.len() - 1]))
+            }
             _ => (text, None),
         };
         let int = |bytes, signed| Ok(Self::Int { bytes, signed });
@@ -48,7 +56,9 @@ impl ChType {
                 let precision = parts.next().and_then(|p| p.parse().ok());
                 let scale = parts.next().and_then(|s| s.parse().ok());
                 match (precision, scale) {
-                    (Some(precision @ 1..=38), Some(scale)) => Ok(Self::Decimal { precision, scale }),
+                    (Some(precision @ 1..=38), Some(scale)) => {
+                        Ok(Self::Decimal { precision, scale })
+                    }
                     _ => Err(format!("cannot read the precision and scale of `{text}`")),
                 }
             }
@@ -90,16 +100,36 @@ mod tests {
     fn parses_the_types_the_migrations_use() {
         use ChType::*;
         assert_eq!(ChType::parse("String"), Ok(String));
-        assert_eq!(ChType::parse("UInt64"), Ok(Int { bytes: 8, signed: false }));
+        assert_eq!(
+            ChType::parse("UInt64"),
+            Ok(Int {
+                bytes: 8,
+                signed: false
+            })
+        );
         assert_eq!(ChType::parse("DateTime('UTC')"), Ok(DateTime));
         assert_eq!(ChType::parse("DateTime(\\'UTC\\')"), Ok(DateTime));
         assert_eq!(
             ChType::parse("Nullable(Decimal(18, 2))"),
-            Ok(Nullable(Box::new(Decimal { precision: 18, scale: 2 })))
+            Ok(Nullable(Box::new(Decimal {
+                precision: 18,
+                scale: 2
+            })))
         );
-        assert_eq!(ChType::parse("Decimal64(4)"), Ok(Decimal { precision: 18, scale: 4 }));
+        assert_eq!(
+            ChType::parse("Decimal64(4)"),
+            Ok(Decimal {
+                precision: 18,
+                scale: 4
+            })
+        );
         assert_eq!(ChType::parse("Array(String)"), Ok(Array(Box::new(String))));
-        assert_eq!(ChType::parse("LowCardinality(Nullable(String))"), Ok(Nullable(Box::new(String))));
-        assert!(ChType::parse("FixedString(16)").unwrap_err().contains("FixedString"));
+        assert_eq!(
+            ChType::parse("LowCardinality(Nullable(String))"),
+            Ok(Nullable(Box::new(String)))
+        );
+        assert!(ChType::parse("FixedString(16)")
+            .unwrap_err()
+            .contains("FixedString"));
     }
 }

@@ -15,7 +15,10 @@ pub const BUILDS_MANIFEST: &str = "builds/current.json";
 
 /// The files of `table`'s current version, relative to the lake root and
 /// sorted; `None` when the lake does not have the table yet.
-pub async fn current_files(lake: &Lake, table: &TableSpec) -> Result<Option<Vec<String>>, ClickHouseError> {
+pub async fn current_files(
+    lake: &Lake,
+    table: &TableSpec,
+) -> Result<Option<Vec<String>>, ClickHouseError> {
     let lake_err = |source| ClickHouseError::Lake {
         table: table.name.to_string(),
         source,
@@ -26,10 +29,11 @@ pub async fn current_files(lake: &Lake, table: &TableSpec) -> Result<Option<Vec<
     };
     let listed = match lake.get_opt(manifest).await.map_err(lake_err)? {
         Some(bytes) => {
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ClickHouseError::Manifest {
-                location: manifest.to_string(),
-                reason: format!("not JSON: {e}"),
-            })?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| ClickHouseError::Manifest {
+                    location: manifest.to_string(),
+                    reason: format!("not JSON: {e}"),
+                })?;
             let pointer = match table.listing {
                 Listing::Identity => format!("/{}", table.name),
                 Listing::Build => format!("/tables/{}", table.name),
@@ -40,9 +44,11 @@ pub async fn current_files(lake: &Lake, table: &TableSpec) -> Result<Option<Vec<
                     files
                         .iter()
                         .map(|f| {
-                            f.as_str().map(str::to_string).ok_or_else(|| ClickHouseError::Manifest {
-                                location: manifest.to_string(),
-                                reason: format!("{pointer} holds a non-string entry {f}"),
+                            f.as_str().map(str::to_string).ok_or_else(|| {
+                                ClickHouseError::Manifest {
+                                    location: manifest.to_string(),
+                                    reason: format!("{pointer} holds a non-string entry {f}"),
+                                }
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?,
@@ -65,7 +71,10 @@ pub async fn current_files(lake: &Lake, table: &TableSpec) -> Result<Option<Vec<
         // does not list), every Parquet file under the folder.
         (None, Listing::Identity) => {
             let found = lake.list(table.name).await.map_err(lake_err)?;
-            let parquet: Vec<String> = found.into_iter().filter(|f| f.ends_with(".parquet")).collect();
+            let parquet: Vec<String> = found
+                .into_iter()
+                .filter(|f| f.ends_with(".parquet"))
+                .collect();
             if parquet.is_empty() {
                 return Ok(None);
             }
@@ -84,7 +93,10 @@ pub fn partition_of(path: &str) -> Vec<(String, String)> {
     parts.pop();
     parts
         .into_iter()
-        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
@@ -118,7 +130,10 @@ mod tests {
         let f = "resolved_events/source=online/dt=2026-03-01/part-r1-0.parquet";
         assert_eq!(
             partition_of(f),
-            vec![("source".into(), "online".into()), ("dt".into(), "2026-03-01".into())]
+            vec![
+                ("source".into(), "online".into()),
+                ("dt".into(), "2026-03-01".into())
+            ]
         );
         assert_eq!(month_of(f).unwrap(), 202603);
         assert!(month_of("resolved_events/part-0.parquet").is_err());
@@ -129,35 +144,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let spec = |name| *crate::tables::table(name).unwrap();
-        assert_eq!(current_files(&lake, &spec("identity_map")).await.unwrap(), None);
+        assert_eq!(
+            current_files(&lake, &spec("identity_map")).await.unwrap(),
+            None
+        );
         assert_eq!(current_files(&lake, &spec("profiles")).await.unwrap(), None);
 
-        lake.put("identity_map/part-a-0.parquet", Bytes::from_static(b"x")).await.unwrap();
-        lake.put("identity_map/part-b-0.parquet", Bytes::from_static(b"x")).await.unwrap();
+        lake.put("identity_map/part-a-0.parquet", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        lake.put("identity_map/part-b-0.parquet", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
         assert_eq!(
-            current_files(&lake, &spec("identity_map")).await.unwrap().unwrap(),
-            ["identity_map/part-a-0.parquet", "identity_map/part-b-0.parquet"]
+            current_files(&lake, &spec("identity_map"))
+                .await
+                .unwrap()
+                .unwrap(),
+            [
+                "identity_map/part-a-0.parquet",
+                "identity_map/part-b-0.parquet"
+            ]
         );
 
         lake.put(
             IDENTITY_MANIFEST,
-            Bytes::from_static(br#"{"run_id":"b","identity_map":["identity_map/part-b-0.parquet"]}"#),
+            Bytes::from_static(
+                br#"{"run_id":"b","identity_map":["identity_map/part-b-0.parquet"]}"#,
+            ),
         )
         .await
         .unwrap();
         assert_eq!(
-            current_files(&lake, &spec("identity_map")).await.unwrap().unwrap(),
+            current_files(&lake, &spec("identity_map"))
+                .await
+                .unwrap()
+                .unwrap(),
             ["identity_map/part-b-0.parquet"]
         );
 
         lake.put(
             BUILDS_MANIFEST,
-            Bytes::from_static(br#"{"build_id":"x","tables":{"profiles":["profiles/part-x-0.parquet"]}}"#),
+            Bytes::from_static(
+                br#"{"build_id":"x","tables":{"profiles":["profiles/part-x-0.parquet"]}}"#,
+            ),
         )
         .await
         .unwrap();
         assert_eq!(
-            current_files(&lake, &spec("profiles")).await.unwrap().unwrap(),
+            current_files(&lake, &spec("profiles"))
+                .await
+                .unwrap()
+                .unwrap(),
             ["profiles/part-x-0.parquet"]
         );
         assert_eq!(current_files(&lake, &spec("tags")).await.unwrap(), None);

@@ -122,15 +122,17 @@ impl Ledger {
                     })
                 }
             };
-            let step = steps.entry((line.load_version, line.month)).or_insert(Step {
-                load_version: line.load_version,
-                month: line.month,
-                action,
-                files: line.files.clone(),
-                rows_before: line.rows_before,
-                rows_after: line.rows_after,
-                state,
-            });
+            let step = steps
+                .entry((line.load_version, line.month))
+                .or_insert(Step {
+                    load_version: line.load_version,
+                    month: line.month,
+                    action,
+                    files: line.files.clone(),
+                    rows_before: line.rows_before,
+                    rows_after: line.rows_after,
+                    state,
+                });
             // done / aborted settle a pending step, whatever order they were read in.
             if state != StepState::Pending {
                 step.state = state;
@@ -150,7 +152,11 @@ impl Ledger {
     /// in load order.
     pub fn loaded_files(&self, month: u32) -> BTreeSet<String> {
         let mut files = BTreeSet::new();
-        for step in self.steps.iter().filter(|s| s.month == month && s.state == StepState::Done) {
+        for step in self
+            .steps
+            .iter()
+            .filter(|s| s.month == month && s.state == StepState::Done)
+        {
             match step.action {
                 Action::Append => files.extend(step.files.iter().cloned()),
                 Action::Replace | Action::Drop | Action::Swap => {
@@ -198,7 +204,9 @@ pub async fn record(server: &Server, table: &str, step: &Step) -> Result<(), Cli
             insert.write(&line).await?;
             insert.end().await
         };
-        attempt.await.map_err(|e| ClickHouseError::external(&server.config, &what, e))
+        attempt
+            .await
+            .map_err(|e| ClickHouseError::external(&server.config, &what, e))
     })
     .await
 }
@@ -245,9 +253,15 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(ledger.loaded_files(202601), ["b", "c"].map(String::from).into());
+        assert_eq!(
+            ledger.loaded_files(202601),
+            ["b", "c"].map(String::from).into()
+        );
         assert!(ledger.loaded_files(202602).is_empty());
-        let pending: Vec<_> = ledger.pending().map(|s| (s.load_version, s.month)).collect();
+        let pending: Vec<_> = ledger
+            .pending()
+            .map(|s| (s.load_version, s.month))
+            .collect();
         assert_eq!(pending, [(5, 202602)]);
         assert_eq!(ledger.months(), [202601].into());
     }
@@ -256,7 +270,10 @@ mod tests {
     fn a_dropped_month_holds_nothing() {
         let ledger = Ledger::from_lines(
             "t",
-            vec![line(1, 202601, "append", "done", &["a"]), line(2, 202601, "drop", "done", &[])],
+            vec![
+                line(1, 202601, "append", "done", &["a"]),
+                line(2, 202601, "drop", "done", &[]),
+            ],
         )
         .unwrap();
         assert!(ledger.loaded_files(202601).is_empty());

@@ -24,10 +24,12 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::error::ClickHouseError;
 use crate::lake_files::{by_month, current_files, partition_of};
 use crate::ledger::{self, Action, Ledger, Step, StepState};
+use crate::quote_ident;
 use crate::server::{quote_string, Idempotent, Server};
 use crate::stream::{stream_files, Streamed};
-use crate::tables::{retired_table, staging_table, LoadMode, TableSpec, LOAD_VERSION_COLUMN, TABLES};
-use crate::quote_ident;
+use crate::tables::{
+    retired_table, staging_table, LoadMode, TableSpec, LOAD_VERSION_COLUMN, TABLES,
+};
 
 /// The column month partitions are computed from (`PARTITION BY toYYYYMM(…)`).
 const MONTH_TIME_COLUMN: &str = "event_time";
@@ -104,8 +106,10 @@ impl LoadReport {
                     for (_, action) in &t.months {
                         *counts.entry(action.as_str()).or_default() += 1;
                     }
-                    let parts: Vec<String> =
-                        counts.iter().map(|(a, n)| format!("{a} {n} month(s)")).collect();
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .map(|(a, n)| format!("{a} {n} month(s)"))
+                        .collect();
                     parts.join(", ")
                 }
             };
@@ -117,7 +121,11 @@ impl LoadReport {
                 t.files_loaded,
                 t.elapsed_ms as f64 / 1e3,
                 outcome,
-                if t.provisional { " (provisional columns)" } else { "" }
+                if t.provisional {
+                    " (provisional columns)"
+                } else {
+                    ""
+                }
             ));
         }
         out
@@ -125,7 +133,11 @@ impl LoadReport {
 }
 
 /// Loads every table of `lake` into the database of `server`.
-pub async fn load(server: &Server, lake: &Lake, options: &LoadOptions) -> Result<LoadReport, ClickHouseError> {
+pub async fn load(
+    server: &Server,
+    lake: &Lake,
+    options: &LoadOptions,
+) -> Result<LoadReport, ClickHouseError> {
     let started = Instant::now();
     let server_version = crate::ping(&server.config).await?;
     let migrations_applied = crate::migrations::apply(server)
@@ -137,10 +149,22 @@ pub async fn load(server: &Server, lake: &Lake, options: &LoadOptions) -> Result
     for spec in TABLES {
         settled.extend(settle_pending(server, spec).await?);
         server
-            .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&staging_table(spec.name))), Idempotent::Yes)
+            .execute(
+                &format!(
+                    "DROP TABLE IF EXISTS {}",
+                    quote_ident(&staging_table(spec.name))
+                ),
+                Idempotent::Yes,
+            )
             .await?;
         server
-            .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&retired_table(spec.name))), Idempotent::Yes)
+            .execute(
+                &format!(
+                    "DROP TABLE IF EXISTS {}",
+                    quote_ident(&retired_table(spec.name))
+                ),
+                Idempotent::Yes,
+            )
             .await?;
     }
     // Strictly increasing, and readable as a time: microseconds since 1970.
@@ -204,17 +228,23 @@ async fn load_table(
             let mut streamed = Vec::new();
             match spec.mode {
                 LoadMode::Swap => {
-                    if let Some(s) = swap_table(server, lake, spec, &ledger, files, version, options, halt).await? {
+                    if let Some(s) =
+                        swap_table(server, lake, spec, &ledger, files, version, options, halt)
+                            .await?
+                    {
                         streamed.push(s);
                     }
                 }
                 LoadMode::ByMonth => {
                     let months = by_month(&files)?;
-                    let all: BTreeSet<u32> = months.keys().copied().chain(ledger.months()).collect();
+                    let all: BTreeSet<u32> =
+                        months.keys().copied().chain(ledger.months()).collect();
                     for month in all {
                         let current = months.get(&month).cloned().unwrap_or_default();
-                        if let Some((action, s)) =
-                            load_month(server, lake, spec, &ledger, month, current, version, options, halt).await?
+                        if let Some((action, s)) = load_month(
+                            server, lake, spec, &ledger, month, current, version, options, halt,
+                        )
+                        .await?
                         {
                             report.months.push((month, action));
                             streamed.push(s);
@@ -244,11 +274,18 @@ async fn load_table(
 async fn fresh_stage(server: &Server, table: &str) -> Result<String, ClickHouseError> {
     let stage = staging_table(table);
     server
-        .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)), Idempotent::Yes)
+        .execute(
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)),
+            Idempotent::Yes,
+        )
         .await?;
     server
         .execute(
-            &format!("CREATE TABLE IF NOT EXISTS {} AS {}", quote_ident(&stage), quote_ident(table)),
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {} AS {}",
+                quote_ident(&stage),
+                quote_ident(table)
+            ),
             Idempotent::Yes,
         )
         .await?;
@@ -289,7 +326,10 @@ async fn swap_table(
     halt.at(HaltPoint::BeforePublish, table);
     let retired = retired_table(table);
     server
-        .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)), Idempotent::Yes)
+        .execute(
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)),
+            Idempotent::Yes,
+        )
         .await?;
     server
         .execute(
@@ -306,7 +346,10 @@ async fn swap_table(
     step.state = StepState::Done;
     ledger::record(server, table, &step).await?;
     server
-        .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)), Idempotent::Yes)
+        .execute(
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)),
+            Idempotent::Yes,
+        )
         .await?;
     Ok(Some(streamed))
 }
@@ -377,7 +420,11 @@ async fn load_month(
             .filter(|f| options.full_reload || dirty.contains(&partition_of(f)) || new.contains(f))
             .cloned()
             .collect();
-        let action = if current.is_empty() { Action::Drop } else { Action::Replace };
+        let action = if current.is_empty() {
+            Action::Drop
+        } else {
+            Action::Replace
+        };
         (to_stream, copied, action, current.clone())
     };
     info!(%table, month, action = action.as_str(), files = to_stream.len(), copied, "staging month");
@@ -395,7 +442,11 @@ async fn load_month(
             reason: format!("{outside} row(s) fall outside the month of their dt= folder"),
         });
     }
-    let action = if action == Action::Replace && staged == 0 { Action::Drop } else { action };
+    let action = if action == Action::Replace && staged == 0 {
+        Action::Drop
+    } else {
+        action
+    };
     let rows_after = if append { rows_before + staged } else { staged };
     let mut step = Step {
         load_version: version,
@@ -419,14 +470,19 @@ async fn load_month(
             quote_ident(table),
             quote_ident(&stage)
         ),
-        Action::Drop | Action::Swap => format!("ALTER TABLE {} DROP PARTITION {month}", quote_ident(table)),
+        Action::Drop | Action::Swap => {
+            format!("ALTER TABLE {} DROP PARTITION {month}", quote_ident(table))
+        }
     };
     server.execute(&publish, Idempotent::No).await?;
     halt.at(HaltPoint::AfterPublish, table);
     step.state = StepState::Done;
     ledger::record(server, table, &step).await?;
     server
-        .execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)), Idempotent::Yes)
+        .execute(
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)),
+            Idempotent::Yes,
+        )
         .await?;
     Ok(Some((action, streamed)))
 }
@@ -444,7 +500,10 @@ fn keep_condition(dirty: &BTreeSet<Vec<(String, String)>>) -> String {
                 .iter()
                 .map(|(key, value)| {
                     if key == "dt" {
-                        format!("toDate({MONTH_TIME_COLUMN}) = toDate({})", quote_string(value))
+                        format!(
+                            "toDate({MONTH_TIME_COLUMN}) = toDate({})",
+                            quote_string(value)
+                        )
                     } else {
                         format!("{} = {}", quote_ident(key), quote_string(value))
                     }
@@ -481,7 +540,9 @@ async fn settle_pending(server: &Server, spec: &TableSpec) -> Result<Vec<String>
             .count_rows(
                 spec.name,
                 Some(&match &scope {
-                    Some(filter) => format!("{filter} AND {LOAD_VERSION_COLUMN} = {}", step.load_version),
+                    Some(filter) => {
+                        format!("{filter} AND {LOAD_VERSION_COLUMN} = {}", step.load_version)
+                    }
                     None => format!("{LOAD_VERSION_COLUMN} = {}", step.load_version),
                 }),
             )
@@ -491,7 +552,11 @@ async fn settle_pending(server: &Server, spec: &TableSpec) -> Result<Vec<String>
             || (step.rows_after != step.rows_before && now == step.rows_after)
             || (step.rows_after == 0 && step.rows_before == 0);
         let mut settled_step = step.clone();
-        settled_step.state = if happened { StepState::Done } else { StepState::Aborted };
+        settled_step.state = if happened {
+            StepState::Done
+        } else {
+            StepState::Aborted
+        };
         ledger::record(server, spec.name, &settled_step).await?;
         let what = format!(
             "{} {} of load {} (month {}): {}",
@@ -499,7 +564,11 @@ async fn settle_pending(server: &Server, spec: &TableSpec) -> Result<Vec<String>
             step.action.as_str(),
             step.load_version,
             step.month,
-            if happened { "had happened; recorded as done" } else { "had not happened; recorded as aborted" }
+            if happened {
+                "had happened; recorded as done"
+            } else {
+                "had not happened; recorded as aborted"
+            }
         );
         warn!("{what}");
         settled.push(what);
@@ -532,7 +601,11 @@ impl Halt {
     }
 
     fn at(&mut self, point: HaltPoint, table: &str) {
-        if self.0.as_ref().is_some_and(|(p, t, _)| *p == point && t == table) {
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|(p, t, _)| *p == point && t == table)
+        {
             let (_, _, file) = self.0.take().expect("checked");
             warn!(?point, table, file = %file.display(), "{HALT_ENV}: halting here until killed");
             let _ = std::fs::write(&file, b"halted");

@@ -55,15 +55,18 @@ pub async fn apply(server: &Server) -> Result<Vec<&'static str>, ClickHouseError
             continue;
         }
         for statement in split_statements(migration.sql) {
-            server.execute(&statement, Idempotent::Yes).await.map_err(|e| match e {
-                ClickHouseError::External { source, .. } if !source_is_transient(&source) => {
-                    ClickHouseError::Migration {
-                        name: migration.name.to_string(),
-                        reason: format!("the server refused a statement: {source}"),
+            server
+                .execute(&statement, Idempotent::Yes)
+                .await
+                .map_err(|e| match e {
+                    ClickHouseError::External { source, .. } if !source_is_transient(&source) => {
+                        ClickHouseError::Migration {
+                            name: migration.name.to_string(),
+                            reason: format!("the server refused a statement: {source}"),
+                        }
                     }
-                }
-                other => other,
-            })?;
+                    other => other,
+                })?;
         }
         server
             .execute(

@@ -56,7 +56,12 @@ impl RowEncoder {
         let mut used = vec![false; schema.fields().len()];
         for column in target {
             let source = if column.name == LOAD_VERSION_COLUMN {
-                if column.ty != (ChType::Int { bytes: 8, signed: false }) {
+                if column.ty
+                    != (ChType::Int {
+                        bytes: 8,
+                        signed: false,
+                    })
+                {
                     return Err((column.name.clone(), "must be UInt64".into()));
                 }
                 Source::LoadVersion
@@ -69,8 +74,16 @@ impl RowEncoder {
                 .and_then(|base| schema.index_of(base).ok())
                 .filter(|&i| matches!(schema.field(i).data_type(), DataType::Timestamp(..)))
             {
-                if column.ty != (ChType::Int { bytes: 8, signed: true }) {
-                    return Err((column.name.clone(), "microseconds of a timestamp must be Int64".into()));
+                if column.ty
+                    != (ChType::Int {
+                        bytes: 8,
+                        signed: true,
+                    })
+                {
+                    return Err((
+                        column.name.clone(),
+                        "microseconds of a timestamp must be Int64".into(),
+                    ));
                 }
                 used[i] = true;
                 Source::LakeMicros(i)
@@ -102,7 +115,11 @@ impl RowEncoder {
     }
 
     /// Prepares `batch` for encoding; the error names the column.
-    pub fn prepare(&self, batch: &RecordBatch, version: u64) -> Result<BatchEncoder, (String, String)> {
+    pub fn prepare(
+        &self,
+        batch: &RecordBatch,
+        version: u64,
+    ) -> Result<BatchEncoder, (String, String)> {
         let mut values = Vec::with_capacity(self.columns.len());
         for (column, source) in &self.columns {
             let value = match source {
@@ -144,11 +161,22 @@ impl BatchEncoder {
 enum Value {
     /// Little-endian fixed-width values: `width` bytes every `stride` bytes
     /// (a Decimal(18, s) is the low 8 bytes of Arrow's 16-byte i128).
-    Fixed { bytes: Buffer, width: usize, stride: usize },
+    Fixed {
+        bytes: Buffer,
+        width: usize,
+        stride: usize,
+    },
     Str(StringArray),
-    Nullable { nulls: NullBuffer, inner: Box<Value> },
+    Nullable {
+        nulls: NullBuffer,
+        inner: Box<Value>,
+    },
     /// An array per row: `offsets` into the child's values.
-    List { offsets: OffsetBuffer<i32>, nulls: Option<NullBuffer>, inner: Box<Value> },
+    List {
+        offsets: OffsetBuffer<i32>,
+        nulls: Option<NullBuffer>,
+        inner: Box<Value>,
+    },
     Const(Vec<u8>),
 }
 
@@ -156,7 +184,11 @@ impl Value {
     #[inline]
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         match self {
-            Value::Fixed { bytes, width, stride } => {
+            Value::Fixed {
+                bytes,
+                width,
+                stride,
+            } => {
                 let start = row * stride;
                 out.extend_from_slice(&bytes.as_slice()[start..start + width]);
             }
@@ -173,7 +205,11 @@ impl Value {
                     inner.write(row, out);
                 }
             }
-            Value::List { offsets, nulls, inner } => {
+            Value::List {
+                offsets,
+                nulls,
+                inner,
+            } => {
                 if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
                     out.push(0);
                     return;
@@ -215,7 +251,11 @@ fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, String> {
 fn fixed(array: &ArrayRef, width: usize, stride: usize) -> Value {
     let data = array.to_data();
     let bytes = data.buffers()[0].slice_with_length(data.offset() * stride, data.len() * stride);
-    Value::Fixed { bytes, width, stride }
+    Value::Fixed {
+        bytes,
+        width,
+        stride,
+    }
 }
 
 fn value_for(array: &ArrayRef, ty: &ChType) -> Result<Value, String> {
@@ -268,20 +308,32 @@ fn value_for_non_null(array: &ArrayRef, ty: &ChType) -> Result<Value, String> {
         ChType::Float64 => fixed(&cast(array, &DataType::Float64)?, 8, 8),
         ChType::Date => {
             let days = match array.data_type() {
-                DataType::Timestamp(..) => cast(&cast(array, &DataType::Date32)?, &DataType::Int32)?,
+                DataType::Timestamp(..) => {
+                    cast(&cast(array, &DataType::Date32)?, &DataType::Int32)?
+                }
                 _ => cast(&cast(array, &DataType::Date32)?, &DataType::Int32)?,
             };
-            fixed(&cast(&days, &DataType::UInt16).map_err(|e| format!("{e} (Date holds 1970-01-01 to 2149-06-06)"))?, 2, 2)
+            fixed(
+                &cast(&days, &DataType::UInt16)
+                    .map_err(|e| format!("{e} (Date holds 1970-01-01 to 2149-06-06)"))?,
+                2,
+                2,
+            )
         }
         ChType::DateTime => {
             let seconds = match array.data_type() {
-                DataType::Timestamp(_, tz) => cast(array, &DataType::Timestamp(TimeUnit::Second, tz.clone()))?,
-                DataType::Date32 | DataType::Date64 => cast(array, &DataType::Timestamp(TimeUnit::Second, None))?,
+                DataType::Timestamp(_, tz) => {
+                    cast(array, &DataType::Timestamp(TimeUnit::Second, tz.clone()))?
+                }
+                DataType::Date32 | DataType::Date64 => {
+                    cast(array, &DataType::Timestamp(TimeUnit::Second, None))?
+                }
                 other => return Err(format!("cannot convert {other} to DateTime")),
             };
             let seconds = cast(&seconds, &DataType::Int64)?;
             fixed(
-                &cast(&seconds, &DataType::UInt32).map_err(|e| format!("{e} (DateTime holds 1970 to 2106)"))?,
+                &cast(&seconds, &DataType::UInt32)
+                    .map_err(|e| format!("{e} (DateTime holds 1970 to 2106)"))?,
                 4,
                 4,
             )
@@ -294,12 +346,20 @@ fn value_for_non_null(array: &ArrayRef, ty: &ChType) -> Result<Value, String> {
             let (offsets, values, nulls) = match array.data_type() {
                 DataType::List(_) => {
                     let list = array.as_list::<i32>();
-                    (list.offsets().clone(), list.values().clone(), list.logical_nulls())
+                    (
+                        list.offsets().clone(),
+                        list.values().clone(),
+                        list.logical_nulls(),
+                    )
                 }
                 DataType::LargeList(field) => {
                     let as_list = cast(array, &DataType::List(field.clone()))?;
                     let list = as_list.as_list::<i32>();
-                    (list.offsets().clone(), list.values().clone(), list.logical_nulls())
+                    (
+                        list.offsets().clone(),
+                        list.values().clone(),
+                        list.logical_nulls(),
+                    )
                 }
                 other => return Err(format!("cannot convert {other} to an Array")),
             };
@@ -316,7 +376,10 @@ fn value_for_non_null(array: &ArrayRef, ty: &ChType) -> Result<Value, String> {
 /// A timestamp as microseconds since 1970, Int64.
 fn micros(array: &ArrayRef) -> Result<Value, String> {
     if array.null_count() > 0 {
-        return Err(format!("{} NULL timestamp(s) for a microseconds column", array.null_count()));
+        return Err(format!(
+            "{} NULL timestamp(s) for a microseconds column",
+            array.null_count()
+        ));
     }
     let tz = match array.data_type() {
         DataType::Timestamp(_, tz) => tz.clone(),
@@ -329,7 +392,9 @@ fn micros(array: &ArrayRef) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Decimal128Array, Int64Array, ListBuilder, StringBuilder, TimestampMicrosecondArray};
+    use arrow::array::{
+        Decimal128Array, Int64Array, ListBuilder, StringBuilder, TimestampMicrosecondArray,
+    };
     use arrow::datatypes::Field;
     use std::sync::Arc;
 
@@ -364,7 +429,11 @@ mod tests {
             Field::new("s", DataType::Utf8, true),
             Field::new("t", ts.data_type().clone(), false),
             Field::new("amount", DataType::Decimal128(18, 2), true),
-            Field::new("tags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
             Field::new("extra", DataType::Utf8, true),
         ]));
         let batch = RecordBatch::try_new(
@@ -373,7 +442,11 @@ mod tests {
                 Arc::new(Int64Array::from(vec![-2])),
                 Arc::new(StringArray::from(vec![None::<&str>])),
                 ts,
-                Arc::new(Decimal128Array::from(vec![Some(1234)]).with_precision_and_scale(18, 2).unwrap()),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(1234)])
+                        .with_precision_and_scale(18, 2)
+                        .unwrap(),
+                ),
                 Arc::new(tags.finish()),
                 Arc::new(StringArray::from(vec!["x"])),
             ],
@@ -409,8 +482,11 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
         let err = RowEncoder::bind(&[col("nope", "String")], &schema).unwrap_err();
         assert_eq!(err.0, "nope");
-        let batch =
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![None, Some(1)]))]).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![None, Some(1)]))],
+        )
+        .unwrap();
         let encoder = RowEncoder::bind(&[col("k", "Int64")], &schema).unwrap();
         let err = encoder.prepare(&batch, 1).err().unwrap();
         assert_eq!(err.0, "k");
@@ -420,7 +496,11 @@ mod tests {
     #[test]
     fn an_integer_that_does_not_fit_is_refused() {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![70_000]))]).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![70_000]))],
+        )
+        .unwrap();
         let encoder = RowEncoder::bind(&[col("k", "UInt16")], &schema).unwrap();
         assert!(encoder.prepare(&batch, 1).is_err());
     }
@@ -428,10 +508,17 @@ mod tests {
     #[test]
     fn a_sliced_batch_encodes_its_own_rows() {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
         let encoder = RowEncoder::bind(&[col("k", "Int64")], &schema).unwrap();
         let mut out = Vec::new();
-        encoder.prepare(&batch.slice(1, 2), 1).unwrap().write_row(0, &mut out);
+        encoder
+            .prepare(&batch.slice(1, 2), 1)
+            .unwrap()
+            .write_row(0, &mut out);
         assert_eq!(out, 2i64.to_le_bytes());
     }
 }

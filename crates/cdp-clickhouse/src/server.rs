@@ -42,7 +42,10 @@ impl Server {
         };
         let ping_settings = settings.clone();
         retrying(&ping_settings, "connect", || crate::ping(config)).await?;
-        retrying(settings, "create database", || crate::ensure_database(config)).await?;
+        retrying(settings, "create database", || {
+            crate::ensure_database(config)
+        })
+        .await?;
         let client = crate::connect(config)?.with_compression(compression);
         Ok(Self {
             config: config.clone(),

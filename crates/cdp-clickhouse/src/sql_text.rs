@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn backslash_escapes_stay_inside_the_string() {
         let sql = r"SELECT 'a\';b' AS x; SELECT 2";
-        assert_eq!(split_statements(sql), vec![r"SELECT 'a\';b' AS x", "SELECT 2"]);
+        assert_eq!(
+            split_statements(sql),
+            vec![r"SELECT 'a\';b' AS x", "SELECT 2"]
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ struct ColumnRow {
 }
 
 /// The columns of `table` as the server has them.
-pub async fn target_columns(server: &Server, table: &str) -> Result<Vec<TargetColumn>, ClickHouseError> {
+pub async fn target_columns(
+    server: &Server,
+    table: &str,
+) -> Result<Vec<TargetColumn>, ClickHouseError> {
     let rows: Vec<ColumnRow> = server
         .fetch_all(&format!(
             "SELECT name, type, default_kind FROM system.columns WHERE database = {} AND table = {}",
@@ -106,7 +109,9 @@ pub async fn stream_files(
         let batch_rows = server.settings.batch_rows as u64;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            encode_files(&runtime, &lake, &table, &files, &columns, version, batch_rows, &tx)
+            encode_files(
+                &runtime, &lake, &table, &files, &columns, version, batch_rows, &tx,
+            )
         })
     };
 
@@ -300,7 +305,8 @@ fn encode_files(
             file: file.clone(),
             reason: e.to_string(),
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| parquet_err(&e))?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| parquet_err(&e))?;
         let encoder = RowEncoder::bind(columns, builder.schema()).map_err(|(column, reason)| {
             ClickHouseError::Column {
                 table: table.to_string(),
@@ -309,8 +315,14 @@ fn encode_files(
                 reason,
             }
         })?;
-        streamed.ignored_columns.extend(encoder.unused.iter().cloned());
-        let names: Vec<String> = encoder.column_names().into_iter().map(String::from).collect();
+        streamed
+            .ignored_columns
+            .extend(encoder.unused.iter().cloned());
+        let names: Vec<String> = encoder
+            .column_names()
+            .into_iter()
+            .map(String::from)
+            .collect();
         if current_columns.as_ref().is_some_and(|c| *c != names) && rows_in_insert > 0 {
             if !flush(&mut buf, &send) || !send(Message::End(rows_in_insert)) {
                 return Ok(streamed);
@@ -318,15 +330,20 @@ fn encode_files(
             rows_in_insert = 0;
         }
         current_columns = Some(names);
-        let reader = builder.with_batch_size(DECODE_ROWS).build().map_err(|e| parquet_err(&e))?;
+        let reader = builder
+            .with_batch_size(DECODE_ROWS)
+            .build()
+            .map_err(|e| parquet_err(&e))?;
         for batch in reader {
             let batch = batch.map_err(|e| parquet_err(&e))?;
-            let rows = encoder.prepare(&batch, version).map_err(|(column, reason)| ClickHouseError::Column {
-                table: table.to_string(),
-                column,
-                file: file.clone(),
-                reason,
-            })?;
+            let rows = encoder
+                .prepare(&batch, version)
+                .map_err(|(column, reason)| ClickHouseError::Column {
+                    table: table.to_string(),
+                    column,
+                    file: file.clone(),
+                    reason,
+                })?;
             for row in 0..rows.rows() {
                 if rows_in_insert == 0 {
                     let columns = current_columns.clone().expect("set for this file");

@@ -163,7 +163,10 @@ mod tests {
             .collect();
         files.sort();
         let listed: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
-        assert_eq!(files, listed, "deploy/clickhouse/*.sql and MIGRATIONS differ");
+        assert_eq!(
+            files, listed,
+            "deploy/clickhouse/*.sql and MIGRATIONS differ"
+        );
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert!(
                 m.name.starts_with(&format!("{:03}_", i + 1)),
@@ -206,10 +209,23 @@ mod tests {
                     continue;
                 }
                 // The column list: from the line `(` to the line `)` before ENGINE.
-                let start = statement.find("\n(\n").expect("column list opens on its own line") + 3;
-                let end = statement.find("\n)\nENGINE").expect("column list closes before ENGINE");
-                for line in statement[start..end].lines().map(str::trim).filter(|l| !l.is_empty()) {
-                    assert!(line.contains(" COMMENT '"), "{}: column without a comment: {line}", m.name);
+                let start = statement
+                    .find("\n(\n")
+                    .expect("column list opens on its own line")
+                    + 3;
+                let end = statement
+                    .find("\n)\nENGINE")
+                    .expect("column list closes before ENGINE");
+                for line in statement[start..end]
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                {
+                    assert!(
+                        line.contains(" COMMENT '"),
+                        "{}: column without a comment: {line}",
+                        m.name
+                    );
                 }
             }
         }

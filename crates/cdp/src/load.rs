@@ -30,14 +30,21 @@ pub async fn load_lake(
 ) -> Result<LoadReport> {
     let database = database.unwrap_or(&config.clickhouse.database);
     let target = ClickHouseConfig::from_url_and_env(url).with_database(database);
-    target.validate().context("checking --clickhouse and --database")?;
+    target
+        .validate()
+        .context("checking --clickhouse and --database")?;
     let lake = cdp_lake::Lake::open(lake).with_context(|| format!("opening the lake {lake}"))?;
     let server = Server::connect(&target, &config.clickhouse)
         .await
         .with_context(|| format!("connecting to ClickHouse at {url}"))?;
     cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload })
         .await
-        .with_context(|| format!("loading {} into ClickHouse database `{database}` at {url}", lake.url()))
+        .with_context(|| {
+            format!(
+                "loading {} into ClickHouse database `{database}` at {url}",
+                lake.url()
+            )
+        })
 }
 
 pub fn print_report(report: &LoadReport) {
@@ -49,7 +56,10 @@ pub fn print_report(report: &LoadReport) {
         report.elapsed_ms as f64 / 1e3
     );
     if !report.migrations_applied.is_empty() {
-        println!("migrations applied: {}", report.migrations_applied.join(", "));
+        println!(
+            "migrations applied: {}",
+            report.migrations_applied.join(", ")
+        );
     }
     for line in &report.settled {
         println!("settled an interrupted load: {line}");

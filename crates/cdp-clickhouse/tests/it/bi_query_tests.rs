@@ -44,8 +44,21 @@ impl Cell {
         match (self, other) {
             (Cell::Null, Cell::Null) => true,
             (Cell::Text(a), Cell::Text(b)) => a == b,
-            (Cell::Number { value: a, decimals: da }, Cell::Number { value: b, decimals: db }) => {
-                let rounding = if *da > 0 && *db > 0 { 10f64.powi(-(*da.min(db) as i32)) * 1.000_001 } else { 0.0 };
+            (
+                Cell::Number {
+                    value: a,
+                    decimals: da,
+                },
+                Cell::Number {
+                    value: b,
+                    decimals: db,
+                },
+            ) => {
+                let rounding = if *da > 0 && *db > 0 {
+                    10f64.powi(-(*da.min(db) as i32)) * 1.000_001
+                } else {
+                    0.0
+                };
                 (a - b).abs() <= rounding.max(1e-9 * a.abs().max(b.abs()))
             }
             _ => false,
@@ -64,18 +77,33 @@ fn rows_of(rows: Vec<Vec<Option<String>>>) -> Vec<Vec<Cell>> {
 }
 
 fn assert_same(query: &str, what: &str, left: &[Vec<Cell>], right: &[Vec<Cell>]) {
-    assert_eq!(left.len(), right.len(), "{query}: {what}: row counts differ:\n{left:?}\n{right:?}");
+    assert_eq!(
+        left.len(),
+        right.len(),
+        "{query}: {what}: row counts differ:\n{left:?}\n{right:?}"
+    );
     for (l, r) in left.iter().zip(right) {
-        assert_eq!(l.len(), r.len(), "{query}: {what}: column counts differ: {l:?} vs {r:?}");
+        assert_eq!(
+            l.len(),
+            r.len(),
+            "{query}: {what}: column counts differ: {l:?} vs {r:?}"
+        );
         for (a, b) in l.iter().zip(r) {
-            assert!(a.same(b), "{query}: {what}: {a:?} != {b:?} in\n{l:?}\n{r:?}");
+            assert!(
+                a.same(b),
+                "{query}: {what}: {a:?} != {b:?} in\n{l:?}\n{r:?}"
+            );
         }
     }
 }
 
 fn tsv(text: &str) -> Vec<Vec<Option<String>>> {
     text.lines()
-        .map(|l| l.split('\t').map(|c| (c != "\\N").then(|| c.to_string())).collect())
+        .map(|l| {
+            l.split('\t')
+                .map(|c| (c != "\\N").then(|| c.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -88,7 +116,9 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
     let mut resolver = StandInResolver::new(&world.lake_path());
     resolver.resolve_one_key_per_first_identifier("r1", |_, _| true, &BTreeMap::new());
     let server = fresh_server("cdp_it_bi").await;
-    load(&server, &world.lake(), &LoadOptions::default()).await.expect("load");
+    load(&server, &world.lake(), &LoadOptions::default())
+        .await
+        .expect("load");
 
     // ClickHouse 18.16.
     let queries_dir = repo_root().join("deploy/clickhouse/queries");
@@ -129,12 +159,21 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
     assert!(status.success(), "check_current.py failed");
     let current: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let version = current["clickhouse_version"].as_str().unwrap();
-    assert!(!version.starts_with("18."), "chdb is not a current ClickHouse: {version}");
+    assert!(
+        !version.starts_with("18."),
+        "chdb is not a current ClickHouse: {version}"
+    );
     let json_rows = |v: &serde_json::Value| -> Vec<Vec<Option<String>>> {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|r| r.as_array().unwrap().iter().map(|c| c.as_str().map(String::from)).collect())
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().map(String::from))
+                    .collect()
+            })
             .collect()
     };
 
@@ -146,7 +185,10 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
         assert_same(name, &format!("18.16 vs {version}"), &on_18, &on_current);
         if entry["reference"].is_null() {
             let text = std::fs::read_to_string(queries_dir.join(format!("{name}.sql"))).unwrap();
-            assert!(text.contains("PROVISIONAL"), "{name}: no reference figures and not marked PROVISIONAL");
+            assert!(
+                text.contains("PROVISIONAL"),
+                "{name}: no reference figures and not marked PROVISIONAL"
+            );
             continue;
         }
         assert!(!on_18.is_empty(), "{name}: no rows on this world");

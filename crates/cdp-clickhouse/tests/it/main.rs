@@ -58,13 +58,18 @@ pub fn test_settings() -> ClickHouseSection {
 /// A fresh database on the test server.
 pub async fn fresh_server(prefix: &str) -> Server {
     let config = test_config().with_database(unique_database(prefix));
-    Server::connect(&config, &test_settings()).await.expect("connect")
+    Server::connect(&config, &test_settings())
+        .await
+        .expect("connect")
 }
 
 pub async fn drop_database(server: &Server) {
     server
         .client()
-        .query(&format!("DROP DATABASE {}", quote_ident(&server.config().database)))
+        .query(&format!(
+            "DROP DATABASE {}",
+            quote_ident(&server.config().database)
+        ))
         .execute()
         .await
         .expect("drop database");

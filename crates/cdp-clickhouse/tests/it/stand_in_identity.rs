@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
 use cdp_lake::schema::{events_schema, utc_micros};
@@ -109,7 +111,10 @@ impl StandInResolver {
                 let mut batches = Vec::new();
                 for file in sorted_files(&dt_dir) {
                     let bytes = bytes::Bytes::from(std::fs::read(&file).unwrap());
-                    batches.extend(cdp_lake::parquet_io::decode(&file.display().to_string(), bytes, None).unwrap());
+                    batches.extend(
+                        cdp_lake::parquet_io::decode(&file.display().to_string(), bytes, None)
+                            .unwrap(),
+                    );
                 }
                 let batch = concat_batches(&events_schema(), &batches).unwrap();
                 let first_ids = first_identifiers(&batch);
@@ -160,10 +165,12 @@ impl StandInResolver {
             if !include(&p.source, &p.dt) {
                 continue;
             }
-            let key_of = |id: &Option<String>| id.as_ref().map(|id| {
-                let k = self.keys[id];
-                *merge.get(&k).unwrap_or(&k)
-            });
+            let key_of = |id: &Option<String>| {
+                id.as_ref().map(|id| {
+                    let k = self.keys[id];
+                    *merge.get(&k).unwrap_or(&k)
+                })
+            };
             let keys: Int64Array = p.first_ids.iter().map(key_of).collect();
             let ids: StringArray = keys.iter().map(|k| k.map(one_id)).collect();
             let sum: i64 = keys.iter().flatten().sum();
@@ -186,7 +193,8 @@ impl StandInResolver {
                     }
                     let batch = RecordBatch::try_new(resolved_events_schema(), columns).unwrap();
                     write(&self.root, &file, resolved_events_schema(), &[batch]);
-                    self.current.insert(partition.clone(), (file.clone(), fingerprint));
+                    self.current
+                        .insert(partition.clone(), (file.clone(), fingerprint));
                     resolved.written.insert(file.clone());
                     file
                 }
@@ -195,14 +203,21 @@ impl StandInResolver {
 
             // identity_map: every identifier of these events.
             let times = event_times(&p.batch);
-            let lists = p.batch.column_by_name("identifiers").unwrap().as_list::<i32>();
+            let lists = p
+                .batch
+                .column_by_name("identifiers")
+                .unwrap()
+                .as_list::<i32>();
             for row in 0..p.batch.num_rows() {
                 let Some(key) = keys.is_valid(row).then(|| keys.value(row)) else {
                     continue;
                 };
                 let ids = lists.value(row);
                 let ids = ids.as_struct();
-                let (types, values) = (ids.column(0).as_string::<i32>(), ids.column(1).as_string::<i32>());
+                let (types, values) = (
+                    ids.column(0).as_string::<i32>(),
+                    ids.column(1).as_string::<i32>(),
+                );
                 for i in 0..ids.len() {
                     let t = times.value(row);
                     let entry = map
@@ -215,7 +230,12 @@ impl StandInResolver {
                 }
             }
         }
-        let dropped: Vec<_> = self.current.keys().filter(|k| !kept.contains(*k)).cloned().collect();
+        let dropped: Vec<_> = self
+            .current
+            .keys()
+            .filter(|k| !kept.contains(*k))
+            .cloned()
+            .collect();
         for partition in dropped {
             let (file, _) = self.current.remove(&partition).unwrap();
             std::fs::remove_file(self.root.join(file)).unwrap();
@@ -229,32 +249,55 @@ impl StandInResolver {
         let batch = RecordBatch::try_new(
             identity_map_schema(),
             vec![
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|((t, _), _)| t.as_str()))),
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|((_, v), _)| v.as_str()))),
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, (_, k, _))| one_id(*k)))),
-                Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, (_, k, _))| *k))),
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|((t, _), _)| t.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|((_, v), _)| v.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|(_, (_, k, _))| one_id(*k)),
+                )),
+                Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|(_, (_, k, _))| *k),
+                )),
                 Arc::new(
-                    TimestampMicrosecondArray::from_iter_values(rows.iter().map(|(_, (f, _, _))| *f))
-                        .with_timezone("UTC"),
+                    TimestampMicrosecondArray::from_iter_values(
+                        rows.iter().map(|(_, (f, _, _))| *f),
+                    )
+                    .with_timezone("UTC"),
                 ),
                 Arc::new(
-                    TimestampMicrosecondArray::from_iter_values(rows.iter().map(|(_, (_, _, l))| *l))
-                        .with_timezone("UTC"),
+                    TimestampMicrosecondArray::from_iter_values(
+                        rows.iter().map(|(_, (_, _, l))| *l),
+                    )
+                    .with_timezone("UTC"),
                 ),
             ],
         )
         .unwrap();
-        write(&self.root, &format!("identity_map/part-{run}-0.parquet"), identity_map_schema(), &[batch]);
+        write(
+            &self.root,
+            &format!("identity_map/part-{run}-0.parquet"),
+            identity_map_schema(),
+            &[batch],
+        );
         resolved
     }
 }
 
 fn event_times(batch: &RecordBatch) -> &arrow::array::PrimitiveArray<TimestampMicrosecondType> {
-    batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMicrosecondType>()
+    batch
+        .column_by_name("event_time")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>()
 }
 
 fn first_identifiers(batch: &RecordBatch) -> Vec<Option<String>> {
-    let lists = batch.column_by_name("identifiers").unwrap().as_list::<i32>();
+    let lists = batch
+        .column_by_name("identifiers")
+        .unwrap()
+        .as_list::<i32>();
     (0..batch.num_rows())
         .map(|row| {
             let ids = lists.value(row);

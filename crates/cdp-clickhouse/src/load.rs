@@ -148,24 +148,8 @@ pub async fn load(
     let mut settled = Vec::new();
     for spec in TABLES {
         settled.extend(settle_pending(server, spec).await?);
-        server
-            .execute(
-                &format!(
-                    "DROP TABLE IF EXISTS {}",
-                    quote_ident(&staging_table(spec.name))
-                ),
-                Idempotent::Yes,
-            )
-            .await?;
-        server
-            .execute(
-                &format!(
-                    "DROP TABLE IF EXISTS {}",
-                    quote_ident(&retired_table(spec.name))
-                ),
-                Idempotent::Yes,
-            )
-            .await?;
+        drop_table(server, &staging_table(spec.name)).await?;
+        drop_table(server, &retired_table(spec.name)).await?;
     }
     // Strictly increasing, and readable as a time: microseconds since 1970.
     let now_us = chrono::Utc::now().timestamp_micros() as u64;
@@ -270,15 +254,19 @@ async fn load_table(
     Ok(report)
 }
 
+async fn drop_table(server: &Server, table: &str) -> Result<(), ClickHouseError> {
+    server
+        .execute(
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(table)),
+            Idempotent::Yes,
+        )
+        .await
+}
+
 /// `DROP` and `CREATE … AS` the staging twin of `table`.
 async fn fresh_stage(server: &Server, table: &str) -> Result<String, ClickHouseError> {
     let stage = staging_table(table);
-    server
-        .execute(
-            &format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)),
-            Idempotent::Yes,
-        )
-        .await?;
+    drop_table(server, &stage).await?;
     server
         .execute(
             &format!(
@@ -325,12 +313,7 @@ async fn swap_table(
     ledger::record(server, table, &step).await?;
     halt.at(HaltPoint::BeforePublish, table);
     let retired = retired_table(table);
-    server
-        .execute(
-            &format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)),
-            Idempotent::Yes,
-        )
-        .await?;
+    drop_table(server, &retired).await?;
     server
         .execute(
             &format!(
@@ -345,12 +328,7 @@ async fn swap_table(
     halt.at(HaltPoint::AfterPublish, table);
     step.state = StepState::Done;
     ledger::record(server, table, &step).await?;
-    server
-        .execute(
-            &format!("DROP TABLE IF EXISTS {}", quote_ident(&retired)),
-            Idempotent::Yes,
-        )
-        .await?;
+    drop_table(server, &retired).await?;
     Ok(Some(streamed))
 }
 
@@ -457,6 +435,13 @@ async fn load_month(
         rows_after,
         state: StepState::Pending,
     };
+    if append && staged == 0 {
+        // Only empty files: nothing to publish, but they are loaded now.
+        step.state = StepState::Done;
+        ledger::record(server, table, &step).await?;
+        drop_table(server, &stage).await?;
+        return Ok(Some((action, streamed)));
+    }
     ledger::record(server, table, &step).await?;
     halt.at(HaltPoint::BeforePublish, table);
     let publish = match action {
@@ -478,12 +463,7 @@ async fn load_month(
     halt.at(HaltPoint::AfterPublish, table);
     step.state = StepState::Done;
     ledger::record(server, table, &step).await?;
-    server
-        .execute(
-            &format!("DROP TABLE IF EXISTS {}", quote_ident(&stage)),
-            Idempotent::Yes,
-        )
-        .await?;
+    drop_table(server, &stage).await?;
     Ok(Some((action, streamed)))
 }
 

@@ -377,7 +377,6 @@ fn flush(buf: &mut Vec<u8>, send: &impl Fn(Message) -> bool) -> bool {
     if buf.is_empty() {
         return true;
     }
-    let chunk = Bytes::copy_from_slice(buf);
-    buf.clear();
-    send(Message::Chunk(chunk))
+    let full = std::mem::replace(buf, Vec::with_capacity(CHUNK_BYTES + 64 * 1024));
+    send(Message::Chunk(Bytes::from(full)))
 }

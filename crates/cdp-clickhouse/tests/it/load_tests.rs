@@ -44,8 +44,7 @@ async fn load_reload_more_data_and_a_merge_reach_clickhouse_exactly_once() {
     let no_merge = BTreeMap::new();
 
     // 1. The first half of the year.
-    let first =
-        resolver.resolve_one_key_per_first_identifier("r1", |_, dt| dt < "2026-07-15", &no_merge);
+    let first = resolver.resolve_stand_in("r1", |_, dt| dt < "2026-07-15", &no_merge);
     assert!(
         first.rows() > 5_000,
         "a world too small to test: {}",
@@ -138,7 +137,7 @@ async fn load_reload_more_data_and_a_merge_reach_clickhouse_exactly_once() {
 
     // 4. More data: the rest of the year. Only the new partitions' rows travel,
     //    and the month cut in two gets the new days appended.
-    let all = resolver.resolve_one_key_per_first_identifier("r2", |_, _| true, &no_merge);
+    let all = resolver.resolve_stand_in("r2", |_, _| true, &no_merge);
     let new_rows = all.rows_of(&all.written);
     assert!(new_rows > 0 && new_rows < all.rows());
     let more = load(&server, &lake, &LoadOptions::default())
@@ -176,8 +175,7 @@ async fn load_reload_more_data_and_a_merge_reach_clickhouse_exactly_once() {
     // 5. The identity stage merges person 1 into person 2: every partition
     //    holding person 1 is rewritten in the lake; those months are rebuilt
     //    and replaced, the others untouched.
-    let merged =
-        resolver.resolve_one_key_per_first_identifier("r3", |_, _| true, &BTreeMap::from([(1, 2)]));
+    let merged = resolver.resolve_stand_in("r3", |_, _| true, &BTreeMap::from([(1, 2)]));
     assert!(!merged.written.is_empty() && merged.written.len() < merged.files.len());
     let rewritten_months: BTreeSet<u32> = merged
         .written

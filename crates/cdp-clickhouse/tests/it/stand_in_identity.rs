@@ -1,9 +1,10 @@
 //! A stand-in for `cdp resolve`, until the identity stage lands: it MUST be
 //! replaced by `cdp_identity::resolve` then (the tests keep their shape).
 //!
-//! `resolve_one_key_per_first_identifier` gives every event the person of
-//! its *first* identifier (identifiers are sorted in the lake), keys
-//! allocated in order of first appearance, and writes `resolved_events`
+//! `resolve_stand_in` joins identifiers that appear together in an event
+//! into one person (plain union-find: no junk limits, no over-merge guard,
+//! no lineage), allocates keys in order of first appearance, gives every
+//! event the person of its identifiers, and writes `resolved_events`
 //! (one file per `source=/dt=` partition, a new file only where the content
 //! changed, like the identity stage) and `identity_map` (rewritten whole),
 //! with the columns docs/architecture.md fixes for them.
@@ -100,8 +101,8 @@ pub struct StandInResolver {
 }
 
 impl StandInResolver {
-    /// Reads the lake's events and allocates keys: one person per first
-    /// identifier, in order of first appearance.
+    /// Reads the lake's events and allocates keys: identifiers seen together
+    /// are one person; keys in order of first appearance.
     pub fn new(root: &Path) -> Self {
         let mut partitions = Vec::new();
         for source_dir in sorted_dirs(&root.join("events")) {
@@ -126,21 +127,55 @@ impl StandInResolver {
                 });
             }
         }
-        let mut appearances: Vec<(i64, &str)> = Vec::new();
+        // Union-find over identifiers seen together in one event.
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut parent: Vec<usize> = Vec::new();
+        let mut node = |id: String, parent: &mut Vec<usize>| -> usize {
+            *index.entry(id).or_insert_with(|| {
+                parent.push(parent.len());
+                parent.len() - 1
+            })
+        };
+        let mut first_nodes: Vec<Vec<Option<usize>>> = Vec::new();
         for p in &partitions {
+            let mut firsts = Vec::with_capacity(p.batch.num_rows());
+            for ids in all_identifiers(&p.batch) {
+                let nodes: Vec<usize> = ids.into_iter().map(|id| node(id, &mut parent)).collect();
+                for &other in nodes.iter().skip(1) {
+                    let (a, b) = (find(&mut parent, nodes[0]), find(&mut parent, other));
+                    parent[a.max(b)] = a.min(b);
+                }
+                firsts.push(nodes.first().copied());
+            }
+            first_nodes.push(firsts);
+        }
+        // Keys by first appearance of each person: (time, first identifier).
+        let mut earliest: HashMap<usize, (i64, &str)> = HashMap::new();
+        for (p, firsts) in partitions.iter().zip(&first_nodes) {
             let times = event_times(&p.batch);
-            for (row, id) in p.first_ids.iter().enumerate() {
-                if let Some(id) = id {
-                    appearances.push((times.value(row), id));
+            for (row, first) in firsts.iter().enumerate() {
+                if let (Some(n), Some(id)) = (first, &p.first_ids[row]) {
+                    let root = find(&mut parent, *n);
+                    let seen = (times.value(row), id.as_str());
+                    let e = earliest.entry(root).or_insert(seen);
+                    *e = (*e).min(seen);
                 }
             }
         }
-        appearances.sort();
-        let mut keys = HashMap::new();
-        for (_, id) in appearances {
-            let next = keys.len() as i64 + 1;
-            keys.entry(id.to_string()).or_insert(next);
-        }
+        let mut people: Vec<((i64, &str), usize)> = earliest
+            .into_iter()
+            .map(|(root, first)| (first, root))
+            .collect();
+        people.sort();
+        let key_of_root: HashMap<usize, i64> = people
+            .iter()
+            .enumerate()
+            .map(|(i, (_, root))| (*root, i as i64 + 1))
+            .collect();
+        let keys: HashMap<String, i64> = index
+            .iter()
+            .map(|(id, &n)| (id.clone(), key_of_root[&find(&mut parent, n)]))
+            .collect();
         Self {
             root: root.to_path_buf(),
             partitions,
@@ -152,7 +187,7 @@ impl StandInResolver {
     /// Writes the partitions `include` selects (and drops the files of those
     /// it no longer selects), with one_keys mapped through `merge` (from →
     /// into: people the "identity stage" has just merged), under run `run`.
-    pub fn resolve_one_key_per_first_identifier(
+    pub fn resolve_stand_in(
         &mut self,
         run: &str,
         include: impl Fn(&str, &str) -> bool,
@@ -291,6 +326,36 @@ fn event_times(batch: &RecordBatch) -> &arrow::array::PrimitiveArray<TimestampMi
         .column_by_name("event_time")
         .unwrap()
         .as_primitive::<TimestampMicrosecondType>()
+}
+
+/// Union-find root, halving paths on the way.
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// Every identifier of every row, as `type\tvalue`.
+fn all_identifiers(batch: &RecordBatch) -> Vec<Vec<String>> {
+    let lists = batch
+        .column_by_name("identifiers")
+        .unwrap()
+        .as_list::<i32>();
+    (0..batch.num_rows())
+        .map(|row| {
+            let ids = lists.value(row);
+            let ids = ids.as_struct();
+            let (types, values) = (
+                ids.column(0).as_string::<i32>(),
+                ids.column(1).as_string::<i32>(),
+            );
+            (0..ids.len())
+                .map(|i| format!("{}\t{}", types.value(i), values.value(i)))
+                .collect()
+        })
+        .collect()
 }
 
 fn first_identifiers(batch: &RecordBatch) -> Vec<Option<String>> {

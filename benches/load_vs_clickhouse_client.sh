@@ -41,5 +41,5 @@ fi
 
 deploy/local/clickhouse.sh start >&2
 trap 'deploy/local/clickhouse.sh stop >&2' EXIT
-exec "$venv/bin/python" benches/load_vs_clickhouse_client.py "$cdp" "$out" \
+"$venv/bin/python" benches/load_vs_clickhouse_client.py "$cdp" "$out" \
   "http://127.0.0.1:$CDP_CLICKHOUSE_HTTP_PORT" "$CDP_CLICKHOUSE_TCP_PORT"

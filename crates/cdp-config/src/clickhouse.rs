@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_field() {
-        let cases: [(&str, fn(&mut ClickHouseSection)); 6] = [
+        type Spoil = fn(&mut ClickHouseSection);
+        let cases: [(&str, Spoil); 6] = [
             ("clickhouse.database", |s| s.database = "cdp-prod".into()),
             ("clickhouse.batch_rows", |s| s.batch_rows = 2_000_000),
             ("clickhouse.max_attempts", |s| s.max_attempts = 0),

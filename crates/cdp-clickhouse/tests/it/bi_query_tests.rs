@@ -204,7 +204,9 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
         if name == "ad_campaign_roi" {
             // Clicks (device ids) and orders (phones, member cards) meet only
             // through one_id: some campaign must have attributed revenue.
-            let attributed = on_18.iter().any(|r| matches!(r[5], Cell::Number { value, .. } if value > 0.0));
+            let attributed = on_18
+                .iter()
+                .any(|r| matches!(r[5], Cell::Number { value, .. } if value > 0.0));
             assert!(attributed, "no campaign has attributed revenue: {on_18:?}");
         }
         compared.push(name.clone());

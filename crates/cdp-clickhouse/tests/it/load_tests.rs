@@ -250,8 +250,7 @@ async fn a_lake_column_the_table_lacks_is_refused_by_name() {
     let server = fresh_server("cdp_it_badcol").await;
     let err = load(&server, &lake, &LoadOptions::default())
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let msg = err.to_string();
     assert!(
         msg.contains("identity_map") && msg.contains("`id_value`"),

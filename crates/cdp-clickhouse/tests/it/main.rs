@@ -6,6 +6,7 @@
 //! chdb and duckdb).
 
 mod bi_query_tests;
+mod build_tables_tests;
 mod connection_error_tests;
 mod load_tests;
 mod roundtrip_tests;

@@ -359,22 +359,9 @@ fn all_identifiers(batch: &RecordBatch) -> Vec<Vec<String>> {
 }
 
 fn first_identifiers(batch: &RecordBatch) -> Vec<Option<String>> {
-    let lists = batch
-        .column_by_name("identifiers")
-        .unwrap()
-        .as_list::<i32>();
-    (0..batch.num_rows())
-        .map(|row| {
-            let ids = lists.value(row);
-            let ids = ids.as_struct();
-            (!ids.is_empty()).then(|| {
-                format!(
-                    "{}\t{}",
-                    ids.column(0).as_string::<i32>().value(0),
-                    ids.column(1).as_string::<i32>().value(0)
-                )
-            })
-        })
+    all_identifiers(batch)
+        .into_iter()
+        .map(|ids| ids.into_iter().next())
         .collect()
 }
 

@@ -11,6 +11,7 @@
 //! (its own module), so that one file can hold every stage's settings and an
 //! unknown key anywhere is refused by name.
 
+pub mod clickhouse;
 pub mod error;
 pub mod kafka;
 pub mod layered;
@@ -20,6 +21,7 @@ use std::path::Path;
 use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
+pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
 pub use kafka::{KafkaConfig, RollConfig};
 
@@ -35,6 +37,9 @@ pub struct PipelineConfig {
     pub writer: WriterConfig,
     #[serde(default)]
     pub kafka: KafkaConfig,
+    /// `cdp load`: batches, retries, timeouts.
+    #[serde(default)]
+    pub clickhouse: ClickHouseSection,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -104,6 +109,7 @@ impl PipelineConfig {
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
+        self.clickhouse.validate()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
@@ -210,6 +216,23 @@ mod tests {
             KafkaConfig::default().topic_sources()
         );
         assert_eq!(c.kafka.roll.max_records, RollConfig::default().max_records);
+    }
+
+    #[test]
+    fn a_clickhouse_setting_comes_from_the_environment_and_is_validated() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__BATCH_ROWS".into(), "1000".into())],
+        )
+        .unwrap();
+        assert_eq!(c.clickhouse.batch_rows, 1000);
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__COMPRESSION".into(), "gzip".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("clickhouse.compression"), "{err}");
     }
 
     #[test]

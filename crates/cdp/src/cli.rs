@@ -93,13 +93,20 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
     #[arg(long)]
     pub lake: String,
-    /// ClickHouse HTTP URL; user and password from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
+    /// ClickHouse HTTP URL, e.g. http://127.0.0.1:8123; user and password from
+    /// CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
     #[arg(long)]
     pub clickhouse: String,
-    #[arg(long, default_value = "cdp")]
-    pub database: String,
+    /// Database of the analysts' tables (created if missing); default: the
+    /// config's clickhouse.database, `cdp`.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Reload every table and month from the lake, not only what changed.
+    #[arg(long)]
+    pub full_reload: bool,
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +123,8 @@ pub struct DemoArgs {
     /// then ingest it with the consumer group.
     #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
-    /// Load ClickHouse at this URL (not implemented yet).
+    /// Load the result into ClickHouse at this HTTP URL (database `cdp`,
+    /// credentials from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD).
     #[arg(long)]
     pub clickhouse: Option<String>,
 }

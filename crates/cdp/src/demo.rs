@@ -10,8 +10,12 @@ use cdp_ingest::InputSpec;
 use crate::cli::DemoArgs;
 
 pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
-    if args.clickhouse.is_some() {
-        bail!("cdp demo --clickhouse: not implemented yet (issue: ClickHouse for BI analysts)");
+    if let Some(url) = &args.clickhouse {
+        // A wrong URL is refused before minutes of generating and ingesting.
+        cdp_clickhouse::ClickHouseConfig::from_url_and_env(url.as_str())
+            .with_database(config.clickhouse.database.as_str())
+            .validate()
+            .context("checking --clickhouse")?;
     }
     let root = match args.out {
         Some(dir) => dir,
@@ -69,7 +73,19 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     if !report.balanced {
         bail!("the ingest report does not balance");
     }
-    println!("3. resolve, build, load: not implemented yet");
+    println!("3. resolve, build: not implemented yet");
+    if let Some(url) = &args.clickhouse {
+        let report = crate::load::load_lake(
+            lake_dir.to_str().context("lake path is not UTF-8")?,
+            url,
+            None,
+            false,
+            config,
+        )
+        .await?;
+        println!("4. loaded into ClickHouse at {url}:");
+        print!("{}", indent(&report.to_table()));
+    }
     println!("\ntables:");
     for table in ["events", "dlq", "ingest_reports"] {
         println!(

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod generate;
 mod ingest;
+mod load;
 mod logging;
 mod produce;
 mod shutdown;
@@ -49,9 +50,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Build(_) => {
             bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
         }
-        Command::Load(_) => {
-            bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
-        }
+        Command::Load(args) => load::run(args, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

@@ -108,7 +108,9 @@ def run_chdb(lake, queries):
 def run_reference(lake, reference_dir, names):
     import duckdb
 
+    # No progress bar: stdout carries the JSON answer.
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
     lake = os.path.abspath(lake)
     con.execute(

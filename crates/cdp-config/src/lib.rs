@@ -12,6 +12,7 @@
 //! unknown key anywhere is refused by name.
 
 pub mod error;
+pub mod identity;
 pub mod layered;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
 pub use error::{ConfigError, Result};
+pub use identity::IdentityConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,9 @@ pub struct PipelineConfig {
     pub mapped_source: Vec<MappedSource>,
     #[serde(default)]
     pub writer: WriterConfig,
+    /// The identity graph's rules (`cdp resolve`).
+    #[serde(default)]
+    pub identity: IdentityConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,6 +104,7 @@ impl PipelineConfig {
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
+        self.identity.validate()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
@@ -129,6 +135,14 @@ impl PipelineConfig {
 
     pub fn normaliser(&self) -> Result<Normaliser> {
         Ok(Normaliser::new(self.junk_list()?))
+    }
+
+    /// The `[identity]` section with the `[junk]` extras it applies.
+    pub fn identity_config(&self) -> IdentityConfig {
+        IdentityConfig {
+            junk_extra: self.junk.extra.clone(),
+            ..self.identity.clone()
+        }
     }
 
     fn junk_list(&self) -> Result<JunkList> {

@@ -3,9 +3,13 @@
 
 mod cli;
 mod demo;
+mod eval;
+mod forget;
 mod generate;
+mod identity;
 mod ingest;
 mod logging;
+mod resolve;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -40,9 +44,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(args).await,
         Command::Ingest(args) => ingest::run(args, &config).await,
-        Command::Resolve(_) => {
-            bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
-        }
+        Command::Resolve(args) => resolve::run(args, &config).await,
+        Command::Identity(command) => identity::run(command, &config).await,
+        Command::Forget(args) => forget::run(args, &config).await,
+        Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(_) => {
             bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
         }

@@ -206,6 +206,38 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_identity_defaults_are_the_defaults_in_code() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/identity_defaults.toml");
+        let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();
+        assert_eq!(c.identity, IdentityConfig::default());
+    }
+
+    #[test]
+    fn identity_limits_are_overridden_from_the_environment_and_junk_extras_handed_over() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [
+                ("CDP__IDENTITY__LIMITS__PHONE".into(), "2".into()),
+                ("CDP__JUNK__EXTRA".into(), "[\"phone:13912345678\"]".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.identity.limits["phone"], 2);
+        assert_eq!(
+            c.identity_config().junk_extra,
+            vec!["phone:13912345678".to_string()]
+        );
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__IDENTITY__MAX_IDENTIFIERS".into(), "1".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("identity.max_identifiers"), "{err}");
+    }
+
+    #[test]
     fn the_shipped_example_pipeline_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/example_pos.toml");
         let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();

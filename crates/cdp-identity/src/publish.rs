@@ -25,12 +25,15 @@ impl Run {
         action: Action,
         extra_dirty: BTreeSet<Partition>,
     ) -> Result<ResolveSummary> {
+        let t = std::time::Instant::now();
         self.apply_exclusions();
         let outcome = self.compute();
+        self.phase("graph", t);
         let run_id = self.run_id.clone();
         let lake = self.lake.clone();
         tracing::info!(run_id = %run_id, merges = outcome.merges.len(), splits = outcome.splits.len(), "graph computed; writing outputs");
 
+        let t = std::time::Instant::now();
         let identity_map = crate::identity_map::write(
             &lake,
             &run_id,
@@ -40,6 +43,8 @@ impl Run {
         )
         .await?;
 
+        self.phase("identity_map", t);
+        let t = std::time::Instant::now();
         // resolved_events: partitions with new (or vanished) events files,
         // and those holding a one_key that changed.
         let prev_resolved: Vec<String> = self
@@ -81,6 +86,9 @@ impl Run {
             &mut anchors,
         )
         .await?;
+        drop(anchors);
+        self.phase("resolved_events", t);
+        let t = std::time::Instant::now();
         let mut resolved_events: Vec<String> = prev_resolved
             .iter()
             .filter(|f| !dirty.contains(&partition_of(f)))
@@ -111,13 +119,17 @@ impl Run {
         )
         .await?;
 
-        let mut summary = self.summarise(action, &outcome);
-        summary.resolved_partitions_written = rewritten.files.len() as u64;
-        summary.resolved_rows_written = rewritten.rows;
+        self.phase("lineage", t);
+        let t = std::time::Instant::now();
         let state = self.graph.store(&lake, &run_id, &outcome.keys).await?;
         if action == Action::Unbind {
             self.book.store(&lake).await?;
         }
+        self.phase("state", t);
+        let t = std::time::Instant::now();
+        let mut summary = self.summarise(action, &outcome);
+        summary.resolved_partitions_written = rewritten.files.len() as u64;
+        summary.resolved_rows_written = rewritten.rows;
         summary.elapsed_ms = self.started.elapsed().as_millis() as u64;
         let manifest = Manifest {
             run_id: run_id.clone(),
@@ -142,7 +154,12 @@ impl Run {
         .await?;
         manifest.store(&lake).await?;
         sweep(&lake, &manifest).await?;
-        drop(outcome);
+        // The publish phase (summary, manifest, sweep) is only in the returned
+        // summary: the stored ones were written before it ended.
+        summary
+            .phases_ms
+            .insert("publish".into(), t.elapsed().as_millis() as u64);
+        summary.elapsed_ms = self.started.elapsed().as_millis() as u64;
         Ok(summary)
     }
 }

@@ -88,6 +88,8 @@ pub struct Run {
     /// Nodes excluded this run and why (split cause).
     pub(crate) causes: Vec<(u32, &'static str)>,
     pub(crate) hot: Vec<HotValue>,
+    /// Wall time of each phase so far.
+    pub(crate) phases: BTreeMap<String, u64>,
 }
 
 /// What `finish` computed, for the writers.
@@ -127,6 +129,11 @@ impl Run {
         };
         let book = RuleBook::load(lake).await?;
         let run_id = new_run_id(prev.as_ref(), started_at);
+        let mut phases = BTreeMap::new();
+        phases.insert(
+            "load_state".to_string(),
+            started.elapsed().as_millis() as u64,
+        );
         tracing::info!(run_id = %run_id, identifiers = graph.nodes.len(), sets = graph.sets.len(), "identity state loaded");
         Ok(Self {
             lake: lake.clone(),
@@ -148,12 +155,14 @@ impl Run {
             events_without_identifier: 0,
             causes: Vec::new(),
             hot: Vec::new(),
+            phases,
         })
     }
 
     /// Reads every events file not resolved yet into the graph: its
     /// identifiers become nodes, each event's identifiers a set.
     pub async fn read_new_events(&mut self) -> Result<()> {
+        let t0 = Instant::now();
         let all = list_event_files(&self.lake).await?;
         let done: BTreeSet<&String> = self
             .prev
@@ -242,6 +251,7 @@ impl Run {
                 );
             }
         }
+        self.phase("read_events", t0);
         Ok(())
     }
 
@@ -553,8 +563,14 @@ impl Run {
             resolved_rows_written: 0,
             graph_bytes_per_identifier: (heap as u64 + (nodes.len() as u64) * 16)
                 / (nodes.len().max(1) as u64),
+            phases_ms: self.phases.clone(),
             elapsed_ms: 0,
         }
+    }
+
+    pub(crate) fn phase(&mut self, name: &str, since: Instant) {
+        self.phases
+            .insert(name.to_string(), since.elapsed().as_millis() as u64);
     }
 
     pub(crate) fn partitions_of_new_files(&self) -> BTreeSet<Partition> {

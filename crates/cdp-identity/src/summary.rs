@@ -41,6 +41,10 @@ pub struct ResolveSummary {
     pub resolved_rows_written: u64,
     /// Heap held by the graph (identifiers, sets, union-find) per identifier.
     pub graph_bytes_per_identifier: u64,
+    /// Wall time of each phase: load_state, read_events, graph,
+    /// identity_map, resolved_events, lineage, state, publish.
+    #[serde(default)]
+    pub phases_ms: BTreeMap<String, u64>,
     pub elapsed_ms: u64,
 }
 
@@ -110,11 +114,17 @@ impl fmt::Display for ResolveSummary {
             "  resolved_events   {:>12}  rows written in {} partitions",
             self.resolved_rows_written, self.resolved_partitions_written
         )?;
-        write!(
+        writeln!(
             f,
             "  graph memory      {:>12}  bytes per identifier",
             self.graph_bytes_per_identifier
-        )
+        )?;
+        let phases: Vec<String> = self
+            .phases_ms
+            .iter()
+            .map(|(p, ms)| format!("{p} {:.1}s", *ms as f64 / 1e3))
+            .collect();
+        write!(f, "  phases            {}", phases.join(", "))
     }
 }
 

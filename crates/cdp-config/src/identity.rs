@@ -232,7 +232,7 @@ mod tests {
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(
-            err.contains("identity.weak") && err.contains("oaid"),
+            err.contains("identity.weak") && err.contains("anonymous_id"),
             "{err}"
         );
     }

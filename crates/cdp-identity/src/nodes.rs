@@ -270,6 +270,47 @@ impl Nodes {
         unpack(tag, bytes)
     }
 
+    /// Writes the canonical value into `out` (no allocation when it has room).
+    pub fn write_value(&self, n: u32, out: &mut String) {
+        let (tag, bytes) = self.stored(n);
+        if tag & PACKED != 0 {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            for b in bytes {
+                out.push(char::from(DIGITS[usize::from(b >> 4)]));
+                out.push(char::from(DIGITS[usize::from(b & 15)]));
+            }
+        } else {
+            out.push_str(&String::from_utf8_lossy(bytes));
+        }
+    }
+
+    /// A key whose order agrees with [`Nodes::cmp_canonical`] wherever it
+    /// differs: the type's rank by name, then the first 15 bytes of the
+    /// canonical text (shorter values padded with zero bytes, which sort
+    /// first like a shorter string does).
+    pub fn sort_prefix(&self, n: u32) -> u128 {
+        let (tag, bytes) = self.stored(n);
+        let mut key = [0u8; 16];
+        key[0] = name_order()[usize::from(tag & !PACKED)];
+        if tag & PACKED != 0 {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            for (i, b) in bytes.iter().take(8).enumerate() {
+                let (hi, lo) = (DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]);
+                if 1 + 2 * i < 16 {
+                    key[1 + 2 * i] = hi;
+                }
+                if 2 + 2 * i < 16 {
+                    key[2 + 2 * i] = lo;
+                }
+            }
+        } else {
+            for (i, &b) in bytes.iter().take(15).enumerate() {
+                key[1 + i] = b;
+            }
+        }
+        u128::from_be_bytes(key)
+    }
+
     /// `TYPE:VALUE`.
     pub fn display(&self, n: u32) -> String {
         format!("{}:{}", self.id_type(n), self.value(n))
@@ -383,6 +424,40 @@ mod tests {
         let rules = Rules::default();
         let member = n.intern(IdType::MemberId, "M9", 0).unwrap();
         assert_eq!(n.cmp_priority(&rules, member, phone), Ordering::Less);
+    }
+
+    #[test]
+    fn the_sort_prefix_agrees_with_the_canonical_order() {
+        let mut n = Nodes::new();
+        let ids = [
+            (IdType::Phone, "+8613900000001"),
+            (IdType::Phone, "+8613900000001999"),
+            (IdType::Phone, "+861390000000"),
+            (IdType::PhoneMd5, "0123456789abcdef0123456789abcdef"),
+            (IdType::PhoneMd5, "0123456789abcdef0123456789abcdee"),
+            (IdType::PhoneMd5, "NOT-HEX"),
+            (IdType::Email, "a@b.cn"),
+            (IdType::AnonymousId, "wxa-0000000000000001"),
+            (IdType::AnonymousId, "wxa-0000000000000000"),
+        ];
+        let nodes: Vec<u32> = ids
+            .iter()
+            .map(|(t, v)| n.intern(*t, v, 0).unwrap())
+            .collect();
+        for &a in &nodes {
+            for &b in &nodes {
+                let by_prefix = n.sort_prefix(a).cmp(&n.sort_prefix(b));
+                if by_prefix != Ordering::Equal {
+                    assert_eq!(
+                        by_prefix,
+                        n.cmp_canonical(a, b),
+                        "{} vs {}",
+                        n.display(a),
+                        n.display(b)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,13 @@ pub fn one_id(key: OneKey) -> String {
     format!("{ONE_ID_PREFIX}{key:012}")
 }
 
+/// Appends `one_id(key)` to a string column without allocating a String.
+pub(crate) fn append_one_id(builder: &mut arrow::array::StringBuilder, key: OneKey) {
+    use std::fmt::Write as _;
+    let _ = write!(builder, "{ONE_ID_PREFIX}{key:012}");
+    builder.append_value("");
+}
+
 /// The key of a one_id, or `None` when it is not one.
 pub fn parse_one_id(one_id: &str) -> Option<OneKey> {
     let digits = one_id.strip_prefix(ONE_ID_PREFIX)?;

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use arrow::compute::{
     concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
 };
@@ -30,7 +30,7 @@ use cdp_lake::{parquet_io, Lake};
 use crate::error::{IdentityError, Result};
 use crate::events_in::{partition_of, IdColumns, Partition};
 use crate::nodes::{Nodes, NONE};
-use crate::one_id::{one_id, OneKey};
+use crate::one_id::OneKey;
 use crate::rules::Rules;
 use crate::run::{REF_NONE, REF_SET};
 use crate::sets::Sets;
@@ -270,7 +270,14 @@ fn resolved_batch(
     keys: Vec<Option<OneKey>>,
 ) -> Result<RecordBatch> {
     let schema = resolved_events_schema();
-    let ids: StringArray = keys.iter().map(|k| k.map(one_id)).collect();
+    let mut ids = arrow::array::StringBuilder::with_capacity(keys.len(), keys.len() * 15);
+    for k in &keys {
+        match k {
+            Some(k) => crate::one_id::append_one_id(&mut ids, *k),
+            None => ids.append_null(),
+        }
+    }
+    let ids = ids.finish();
     let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(keys)), Arc::new(ids)];
     for field in schema.fields().iter().skip(2) {
         let col = batch

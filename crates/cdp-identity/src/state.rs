@@ -260,7 +260,9 @@ impl Graph {
         ];
         let batch = RecordBatch::try_new(state_nodes_schema(), columns)
             .map_err(IdentityError::arrow("identity state nodes"))?;
-        let bytes = encode_blocking(files.nodes.clone(), state_nodes_schema(), batch).await?;
+        let bytes =
+            encode_plain_blocking(files.nodes.clone(), state_nodes_schema(), batch, &["value"])
+                .await?;
         lake.put(&files.nodes, bytes).await?;
 
         let (offsets, members) = self.sets.flat();
@@ -305,6 +307,48 @@ pub(crate) async fn encode_blocking(
         .await
         .map_err(|e| IdentityError::Task(e.to_string()))?
         .map_err(Into::into)
+}
+
+/// Encodes one batch as Parquet like `parquet_io::encode` (zstd level 1,
+/// 128k-row groups, chunk statistics), without dictionaries on `plain`
+/// columns: unique values (identifier values, one_ids of identity_map) only
+/// fill a dictionary to throw it away (profiled).
+pub(crate) async fn encode_plain_blocking(
+    location: String,
+    schema: arrow::datatypes::SchemaRef,
+    batch: RecordBatch,
+    plain: &'static [&'static str],
+) -> Result<Bytes> {
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use parquet::schema::types::ColumnPath;
+    tokio::task::spawn_blocking(move || {
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(1).expect("zstd level 1"),
+            ))
+            .set_max_row_group_row_count(Some(parquet_io::ROW_GROUP_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_created_by("cdp".to_string());
+        for column in plain {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        let mut buf = Vec::new();
+        let err = |source| {
+            IdentityError::Lake(cdp_lake::LakeError::Encode {
+                location: location.clone(),
+                source,
+            })
+        };
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut buf, schema, Some(props.build()))
+                .map_err(err)?;
+        writer.write(&batch).map_err(err)?;
+        writer.close().map_err(err)?;
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(|e| IdentityError::Task(e.to_string()))?
 }
 
 /// Checks that an offsets array fits i32 (Arrow lists).

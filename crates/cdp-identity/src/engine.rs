@@ -205,9 +205,9 @@ impl<'a> Engine<'a> {
         // Limits, checked in priority order so the reason is deterministic.
         let limits = self.rules.limits();
         let mut over = None;
-        for t in 0..TYPES {
+        for (t, &limit) in limits.iter().enumerate().take(TYPES) {
             let sum = ca.per_type[t] + cb.per_type[t];
-            if sum > limits[t] && (ca.per_type[t] > 0 && cb.per_type[t] > 0) {
+            if sum > limit && (ca.per_type[t] > 0 && cb.per_type[t] > 0) {
                 let rank = self.rules.rank_ix(t as u8);
                 if over.is_none_or(|(r, _, _)| rank < r) {
                     over = Some((rank, t, sum));

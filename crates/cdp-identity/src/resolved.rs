@@ -225,7 +225,7 @@ pub(crate) async fn rewrite_partitions(
             }
         }
         done += 1;
-        if done % 200 == 0 {
+        if done.is_multiple_of(200) {
             tracing::info!(partitions = done, of = total, "writing resolved_events");
         }
         if batches.is_empty() {

@@ -242,7 +242,7 @@ impl Run {
             self.file_refs.insert(path.clone(), refs);
             self.new_files.push(path);
             done_files += 1;
-            if done_files % 200 == 0 {
+            if done_files.is_multiple_of(200) {
                 tracing::info!(
                     files = done_files,
                     of = total,
@@ -308,6 +308,7 @@ impl Run {
                 *key_sizes.entry(k).or_default() += 1;
             }
         }
+        #[allow(clippy::needless_range_loop)] // n indexes three arrays
         for n in 0..n_old {
             let relevant = flag::EXCLUDED | flag::UNBOUND;
             let (before, now) = (self.stored_flags[n] & relevant, nodes.flags[n] & relevant);

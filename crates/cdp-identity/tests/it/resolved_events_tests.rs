@@ -92,9 +92,8 @@ async fn a_merge_rewrites_only_the_partitions_that_hold_the_absorbed_one_id() {
     // one_id's events) and day 4 (new) are rewritten; days 1 and 3 are not.
     assert_eq!(summary.resolved_partitions_written, 2);
     let after = resolved_rows(&lake).await;
-    let names = |v: &Vec<(String, Vec<(Option<i64>, i64, String)>)>| {
-        v.iter().map(|f| f.0.clone()).collect::<Vec<_>>()
-    };
+    let names =
+        |v: &crate::support::ResolvedFiles| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
     let (b, a) = (names(&before), names(&after));
     assert_eq!(a.len(), 4);
     assert!(

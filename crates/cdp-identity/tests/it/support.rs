@@ -176,8 +176,10 @@ pub async fn identity_map(lake: &Lake) -> BTreeMap<String, String> {
     out
 }
 
-/// Every row of the current resolved_events files: (event_id, one_id), per file in order.
-pub async fn resolved_rows(lake: &Lake) -> Vec<(String, Vec<(Option<i64>, i64, String)>)> {
+/// Each current resolved_events file and its rows (one_key, event_time, event_id) in order.
+pub type ResolvedFiles = Vec<(String, Vec<(Option<i64>, i64, String)>)>;
+
+pub async fn resolved_rows(lake: &Lake) -> ResolvedFiles {
     let manifest = cdp_identity::state::Manifest::load(lake)
         .await
         .unwrap()

@@ -13,6 +13,7 @@
 
 pub mod clickhouse;
 pub mod error;
+pub mod identity;
 pub mod kafka;
 pub mod layered;
 
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
+pub use identity::IdentityConfig;
 pub use kafka::{KafkaConfig, RollConfig};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -40,6 +42,9 @@ pub struct PipelineConfig {
     /// `cdp load`: batches, retries, timeouts.
     #[serde(default)]
     pub clickhouse: ClickHouseSection,
+    /// The identity graph's rules (`cdp resolve`).
+    #[serde(default)]
+    pub identity: IdentityConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,6 +115,7 @@ impl PipelineConfig {
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
         self.clickhouse.validate()?;
+        self.identity.validate()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
@@ -142,6 +148,14 @@ impl PipelineConfig {
 
     pub fn normaliser(&self) -> Result<Normaliser> {
         Ok(Normaliser::new(self.junk_list()?))
+    }
+
+    /// The `[identity]` section with the `[junk]` extras it applies.
+    pub fn identity_config(&self) -> IdentityConfig {
+        IdentityConfig {
+            junk_extra: self.junk.extra.clone(),
+            ..self.identity.clone()
+        }
     }
 
     fn junk_list(&self) -> Result<JunkList> {
@@ -233,6 +247,38 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("clickhouse.compression"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_identity_defaults_are_the_defaults_in_code() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/identity_defaults.toml");
+        let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();
+        assert_eq!(c.identity, IdentityConfig::default());
+    }
+
+    #[test]
+    fn identity_limits_are_overridden_from_the_environment_and_junk_extras_handed_over() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [
+                ("CDP__IDENTITY__LIMITS__PHONE".into(), "2".into()),
+                ("CDP__JUNK__EXTRA".into(), "[\"phone:13912345678\"]".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.identity.limits["phone"], 2);
+        assert_eq!(
+            c.identity_config().junk_extra,
+            vec!["phone:13912345678".to_string()]
+        );
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__IDENTITY__MAX_IDENTIFIERS".into(), "1".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("identity.max_identifiers"), "{err}");
     }
 
     #[test]

@@ -73,7 +73,23 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     if !report.balanced {
         bail!("the ingest report does not balance");
     }
-    println!("3. resolve, build: not implemented yet");
+    let started = std::time::Instant::now();
+    let identity = cdp_identity::resolve(&lake, &config.identity_config())
+        .await
+        .context("resolve failed")?;
+    println!(
+        "3. resolved identities in {:.1}s:",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", indent(&identity.to_string()));
+    println!();
+    let truth = world_dir.join("truth");
+    let quality = cdp_identity::eval(&lake, &config.identity_config(), &truth)
+        .await
+        .context("evaluating identities against the world's truth")?;
+    print!("{}", indent(&quality.to_string()));
+    println!();
+    println!("4. build: not implemented yet");
     if let Some(url) = &args.clickhouse {
         let report = crate::load::load_lake(
             lake_dir.to_str().context("lake path is not UTF-8")?,
@@ -83,11 +99,19 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
             config,
         )
         .await?;
-        println!("4. loaded into ClickHouse at {url}:");
+        println!("5. loaded into ClickHouse at {url}:");
         print!("{}", indent(&report.to_table()));
     }
     println!("\ntables:");
-    for table in ["events", "dlq", "ingest_reports"] {
+    for table in [
+        "events",
+        "dlq",
+        "ingest_reports",
+        "identity_map",
+        "resolved_events",
+        "identity_merges",
+        "identity_conflicts",
+    ] {
         println!(
             "  {table:<16} {}",
             PathBuf::from(&lake_dir).join(table).display()

@@ -3,11 +3,15 @@
 
 mod cli;
 mod demo;
+mod eval;
+mod forget;
 mod generate;
+mod identity;
 mod ingest;
 mod load;
 mod logging;
 mod produce;
+mod resolve;
 mod shutdown;
 
 use anyhow::{bail, Context, Result};
@@ -44,9 +48,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args).await,
         Command::Ingest(args) => ingest::run(args, &config).await,
         Command::Produce(args) => produce::run(args, &config).await,
-        Command::Resolve(_) => {
-            bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
-        }
+        Command::Resolve(args) => resolve::run(args, &config).await,
+        Command::Identity(command) => identity::run(command, &config).await,
+        Command::Forget(args) => forget::run(args, &config).await,
+        Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(_) => {
             bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
         }

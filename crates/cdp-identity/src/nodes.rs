@@ -1,11 +1,12 @@
 //! The identifiers of the graph, interned once into compact integer node
 //! ids: one byte of type, the value in one shared arena (hex hashes packed to
 //! bytes: a sha256 takes 32 bytes, not 64), first and last seen, and a hash
-//! table that stores nothing but node ids.
+//! table that stores node ids and 32 bits of their hash (so that growing it
+//! does not chase every value again: that was a tenth of reading, profiled).
 //!
 //! Memory per identifier: 1 (type) + 4 (arena offset) + the packed value
-//! (about 20 bytes on average) + 16 (first/last seen) + 1 (flags) + about 6
-//! for the hash table: roughly 48 bytes.
+//! (about 20 bytes on average) + 16 (first/last seen) + 1 (flags) + about 12
+//! for the hash table (8 bytes a slot): roughly 54 bytes.
 
 use std::cmp::Ordering;
 
@@ -108,6 +109,12 @@ fn unpack(tag: u8, bytes: &[u8]) -> String {
     }
 }
 
+/// The table's 64-bit hash of a stored 32-bit one: its low bits pick the
+/// bucket, its top bits are the tag hashbrown compares first.
+fn spread(h: u32) -> u64 {
+    u64::from(h) << 32 | u64::from(h)
+}
+
 #[derive(Default)]
 pub struct Nodes {
     tags: Vec<u8>,
@@ -117,7 +124,8 @@ pub struct Nodes {
     pub(crate) first_seen: Vec<i64>,
     pub(crate) last_seen: Vec<i64>,
     pub(crate) flags: Vec<u8>,
-    table: HashTable<u32>,
+    /// (node, hash32) of every node not erased.
+    table: HashTable<(u32, u32)>,
     hasher: FxBuildHasher,
 }
 
@@ -137,8 +145,9 @@ impl Nodes {
         self.tags.is_empty()
     }
 
-    fn hash(&self, tag: u8, bytes: &[u8]) -> u64 {
-        self.hasher.hash_one((tag, bytes))
+    /// 32 bits of the value's hash: the table keeps them beside each node.
+    fn hash(&self, tag: u8, bytes: &[u8]) -> u32 {
+        (self.hasher.hash_one((tag, bytes)) >> 32) as u32
     }
 
     fn stored(&self, n: u32) -> (u8, &[u8]) {
@@ -153,12 +162,20 @@ impl Nodes {
         let (tag, bytes) = pack(t, value, &mut buf);
         let h = self.hash(tag, bytes);
         self.table
-            .find(h, |&n| self.stored(n) == (tag, bytes))
-            .copied()
+            .find(spread(h), |&(n, hn)| {
+                hn == h && self.stored(n) == (tag, bytes)
+            })
+            .map(|&(n, _)| n)
     }
 
     /// Interns an identifier seen at `time`, widening its first/last seen.
     pub fn intern(&mut self, t: IdType, value: &str, time: i64) -> Result<u32> {
+        self.intern_seen(t, value, time, time)
+    }
+
+    /// Interns an identifier seen from `first` to `last`: the same as
+    /// interning it at each of its times, in one probe.
+    pub fn intern_seen(&mut self, t: IdType, value: &str, first: i64, last: i64) -> Result<u32> {
         let mut buf = [0u8; 32];
         let (tag, bytes) = pack(t, value, &mut buf);
         let h = self.hash(tag, bytes);
@@ -167,7 +184,6 @@ impl Nodes {
             tags,
             offsets,
             arena,
-            hasher,
             ..
         } = self;
         let stored = |n: u32| {
@@ -177,10 +193,12 @@ impl Nodes {
                 &arena[offsets[n] as usize..offsets[n + 1] as usize],
             )
         };
-        if let Some(&n) = table.find(h, |&n| stored(n) == (tag, bytes)) {
+        if let Some(&(n, _)) =
+            table.find(spread(h), |&(n, hn)| hn == h && stored(n) == (tag, bytes))
+        {
             let i = n as usize;
-            self.first_seen[i] = self.first_seen[i].min(time);
-            self.last_seen[i] = self.last_seen[i].max(time);
+            self.first_seen[i] = self.first_seen[i].min(first);
+            self.last_seen[i] = self.last_seen[i].max(last);
             return Ok(n);
         }
         let n = u32::try_from(tags.len()).ok().filter(|&n| n < NONE).ok_or(
@@ -196,16 +214,9 @@ impl Nodes {
         })?;
         offsets.push(end);
         tags.push(tag);
-        let (tags_ref, offsets_ref, arena_ref) = (&*tags, &*offsets, &*arena);
-        table.insert_unique(h, n, |&m| {
-            let m = m as usize;
-            hasher.hash_one((
-                tags_ref[m],
-                &arena_ref[offsets_ref[m] as usize..offsets_ref[m + 1] as usize],
-            ))
-        });
-        self.first_seen.push(time);
-        self.last_seen.push(time);
+        table.insert_unique(spread(h), (n, h), |&(_, hm)| spread(hm));
+        self.first_seen.push(first);
+        self.last_seen.push(last);
         self.flags.push(0);
         Ok(n)
     }
@@ -232,21 +243,8 @@ impl Nodes {
         self.flags.push(flags);
         if flags & flag::ERASED == 0 {
             let h = self.hash(tag, bytes);
-            let Self {
-                table,
-                tags,
-                offsets,
-                arena,
-                hasher,
-                ..
-            } = self;
-            table.insert_unique(h, n, |&m| {
-                let m = m as usize;
-                hasher.hash_one((
-                    tags[m],
-                    &arena[offsets[m] as usize..offsets[m + 1] as usize],
-                ))
-            });
+            self.table
+                .insert_unique(spread(h), (n, h), |&(_, hm)| spread(hm));
         }
         Ok(n)
     }
@@ -329,7 +327,7 @@ impl Nodes {
     pub(crate) fn erase(&mut self, n: u32) {
         let (tag, bytes) = self.stored(n);
         let h = self.hash(tag, bytes);
-        if let Ok(entry) = self.table.find_entry(h, |&m| m == n) {
+        if let Ok(entry) = self.table.find_entry(spread(h), |&(m, _)| m == n) {
             entry.remove();
         }
         let i = n as usize;
@@ -372,7 +370,7 @@ impl Nodes {
             + self.arena.capacity()
             + (self.first_seen.capacity() + self.last_seen.capacity()) * 8
             + self.flags.capacity()
-            + self.table.capacity() * 5
+            + self.table.capacity() * 9
     }
 }
 

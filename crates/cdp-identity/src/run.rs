@@ -15,12 +15,14 @@ use cdp_lake::{parquet_io, Lake};
 use crate::components::Components;
 use crate::engine::{Conflict, Engine, Merge, Work};
 use crate::error::{IdentityError, Result};
-use crate::events_in::{list_event_files, partition_of, IdColumns, Partition};
-use crate::nodes::flag;
+use crate::events_in::{list_event_files, partition_of, FileIds, Partition, NO_SET};
+use crate::nodes::{flag, Nodes};
 use crate::one_id::OneKey;
 use crate::rules::{Refusal, Rules};
+use crate::sets::Sets;
 use crate::state::{Graph, Manifest, RuleBook};
 use crate::summary::{size_bucket, ResolveSummary};
+use cdp_model::JunkList;
 
 /// A row of an events file as the graph saw it: a set, a single node, or
 /// nothing.
@@ -184,60 +186,27 @@ impl Run {
             async move {
                 let bytes = lake.get(&path).await?;
                 let p = path.clone();
-                let batches = tokio::task::spawn_blocking(move || {
-                    parquet_io::decode(&p, bytes, Some(&["event_time", "identifiers"]))
+                let ids = tokio::task::spawn_blocking(move || {
+                    let batches =
+                        parquet_io::decode(&p, bytes, Some(&["event_time", "identifiers"]))?;
+                    FileIds::of(&p, &batches)
                 })
                 .await
                 .map_err(|e| IdentityError::Task(e.to_string()))??;
-                Ok::<_, IdentityError>((path, batches))
+                Ok::<_, IdentityError>((path, ids))
             }
         }))
         .buffered(2);
-        let mut ids: Vec<u32> = Vec::with_capacity(16);
         let mut done_files = 0usize;
-        while let Some((path, batches)) = decoded.try_next().await? {
-            let mut refs = Vec::new();
-            for batch in &batches {
-                let cols = IdColumns::of(&path, batch)?;
-                let times = cols.times.ok_or_else(|| IdentityError::BadColumn {
-                    location: path.clone(),
-                    column: "event_time",
-                    reason: "missing".into(),
-                })?;
-                for (i, &time) in times.iter().enumerate().take(cols.rows()) {
-                    ids.clear();
-                    for (t, v) in cols.row(i) {
-                        let before = self.graph.nodes.len();
-                        let n = self.graph.nodes.intern(t, v, time)?;
-                        if self.graph.nodes.len() > before && self.rules.junk.is_junk(t, v) {
-                            self.graph.nodes.flags[n as usize] |= flag::JUNK;
-                        }
-                        ids.push(n);
-                    }
-                    ids.sort_unstable();
-                    ids.dedup();
-                    refs.push(match ids.len() {
-                        0 => {
-                            self.events_without_identifier += 1;
-                            REF_NONE
-                        }
-                        1 => node_ref(ids[0])?,
-                        _ => {
-                            let (s, new) = self.graph.sets.add(&ids, time)?;
-                            if new {
-                                self.new_sets.push(s);
-                            }
-                            if s >= REF_SET {
-                                return Err(IdentityError::TooLarge {
-                                    what: "set ids",
-                                    limit: u64::from(REF_SET),
-                                });
-                            }
-                            s | REF_SET
-                        }
-                    });
-                }
-            }
+        while let Some((path, file)) = decoded.try_next().await? {
+            let (refs, without) = intern_file(
+                &mut self.graph.nodes,
+                &mut self.graph.sets,
+                &self.rules.junk,
+                &file,
+                &mut self.new_sets,
+            )?;
+            self.events_without_identifier += without;
             self.events_read += refs.len() as u64;
             self.file_refs.insert(path.clone(), refs);
             self.new_files.push(path);
@@ -583,6 +552,78 @@ impl Run {
     }
 }
 
+/// Interns the identifiers and sets of one events file into the graph;
+/// returns each row's reference (a set, a node, or none) and the number of
+/// rows without an identifier. Identifiers, then sets, in order of first
+/// occurrence: the node and set ids interning event by event gives.
+pub(crate) fn intern_file(
+    nodes: &mut Nodes,
+    sets: &mut Sets,
+    junk: &JunkList,
+    file: &FileIds,
+    new_sets: &mut Vec<u32>,
+) -> Result<(Vec<u32>, u64)> {
+    let mut nodes_of: Vec<u32> = Vec::with_capacity(file.len());
+    for i in 0..file.len() as u32 {
+        let (t, v) = (file.id_type(i), file.value(i));
+        let before = nodes.len();
+        let n = nodes.intern_seen(
+            t,
+            v,
+            file.first_seen[i as usize],
+            file.last_seen[i as usize],
+        )?;
+        if nodes.len() > before && junk.is_junk(t, v) {
+            nodes.flags[n as usize] |= flag::JUNK;
+        }
+        nodes_of.push(n);
+    }
+    let mut set_refs: Vec<u32> = Vec::with_capacity(file.sets());
+    let mut ids: Vec<u32> = Vec::with_capacity(16);
+    for s in 0..file.sets() as u32 {
+        ids.clear();
+        ids.extend(file.set(s).iter().map(|&i| nodes_of[i as usize]));
+        ids.sort_unstable();
+        ids.dedup();
+        let s = s as usize;
+        set_refs.push(match ids.len() {
+            1 => node_ref(ids[0])?,
+            _ => {
+                let (set, new) = sets.add_events(
+                    &ids,
+                    file.set_first_seen[s],
+                    file.set_last_seen[s],
+                    file.set_events[s],
+                )?;
+                if new {
+                    new_sets.push(set);
+                }
+                if set >= REF_SET {
+                    return Err(IdentityError::TooLarge {
+                        what: "set ids",
+                        limit: u64::from(REF_SET),
+                    });
+                }
+                set | REF_SET
+            }
+        });
+    }
+    let mut without = 0;
+    let refs = file
+        .row_sets
+        .iter()
+        .map(|&s| {
+            if s == NO_SET {
+                without += 1;
+                REF_NONE
+            } else {
+                set_refs[s as usize]
+            }
+        })
+        .collect();
+    Ok((refs, without))
+}
+
 fn node_ref(n: u32) -> Result<u32> {
     if n >= REF_SET {
         return Err(IdentityError::TooLarge {
@@ -602,4 +643,100 @@ fn oldest_order(nodes: &crate::nodes::Nodes, a: u32, b: u32) -> std::cmp::Orderi
 
 fn older(nodes: &crate::nodes::Nodes, a: u32, b: u32) -> bool {
     oldest_order(nodes, a, b) == std::cmp::Ordering::Less
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::RecordBatch;
+    use cdp_lake::event_batch::EventBatchBuilder;
+    use cdp_model::{CanonicalEvent, IdType, Identifier, Provenance};
+
+    /// Interning a file deduplicated on the decoding thread gives the graph
+    /// (node ids, sets, seen times, event counts) and row references that
+    /// interning it event by event gives.
+    #[test]
+    fn a_file_interned_deduplicated_equals_event_by_event() {
+        let phone = (IdType::Phone, "+8613900000001");
+        let rows: Vec<(i64, Vec<(IdType, &str)>)> = vec![
+            (10, vec![phone, (IdType::Openid, "o1")]),
+            (5, vec![(IdType::Openid, "o1"), phone]),
+            (7, vec![]),
+            (3, vec![(IdType::MemberId, "M1")]),
+            (
+                20,
+                vec![(IdType::Openid, "o2"), phone, (IdType::Openid, "o2")],
+            ),
+            (
+                1,
+                vec![(IdType::Phone, "13800000000"), (IdType::MemberId, "M1")],
+            ),
+            (2, vec![(IdType::MemberId, "M1")]),
+            (30, vec![phone, (IdType::Openid, "o1")]),
+        ];
+        // Two batches: the file's rows continue across them.
+        let batches: Vec<RecordBatch> = rows
+            .chunks(5)
+            .map(|chunk| {
+                let mut b = EventBatchBuilder::default();
+                for (i, (time, ids)) in chunk.iter().enumerate() {
+                    let mut e = CanonicalEvent::new(
+                        format!("e{i}"),
+                        "online".into(),
+                        "page_view".into(),
+                        *time,
+                        Provenance::file_line("f", 1),
+                    );
+                    e.identifiers = ids.iter().map(|(t, v)| Identifier::new(*t, *v)).collect();
+                    b.append(&e);
+                }
+                b.finish().unwrap()
+            })
+            .collect();
+        let junk = JunkList::default();
+
+        let (mut nodes, mut sets, mut new_sets) = (Nodes::new(), Sets::new(), Vec::new());
+        let file = FileIds::of("f", &batches).unwrap();
+        let (refs, without) =
+            intern_file(&mut nodes, &mut sets, &junk, &file, &mut new_sets).unwrap();
+
+        let (mut nodes_1, mut sets_1, mut new_sets_1) = (Nodes::new(), Sets::new(), Vec::new());
+        let mut refs_1 = Vec::new();
+        for (time, ids) in &rows {
+            let mut ns: Vec<u32> = ids
+                .iter()
+                .map(|(t, v)| nodes_1.intern(*t, v, *time).unwrap())
+                .collect();
+            ns.sort_unstable();
+            ns.dedup();
+            refs_1.push(match ns.len() {
+                0 => REF_NONE,
+                1 => ns[0],
+                _ => {
+                    let (s, new) = sets_1.add(&ns, *time).unwrap();
+                    if new {
+                        new_sets_1.push(s);
+                    }
+                    s | REF_SET
+                }
+            });
+        }
+
+        assert_eq!((refs, without), (refs_1, 1));
+        assert_eq!(new_sets, new_sets_1);
+        assert_eq!(nodes.len(), nodes_1.len());
+        for n in 0..nodes.len() as u32 {
+            assert_eq!(nodes.display(n), nodes_1.display(n));
+        }
+        assert_eq!(nodes.first_seen, nodes_1.first_seen);
+        assert_eq!(nodes.last_seen, nodes_1.last_seen);
+        assert_eq!(sets.len(), sets_1.len());
+        for s in 0..sets.len() as u32 {
+            assert_eq!(sets.members(s), sets_1.members(s));
+        }
+        assert_eq!(sets.first_seen, sets_1.first_seen);
+        assert_eq!(sets.last_seen, sets_1.last_seen);
+        assert_eq!(sets.events, sets_1.events);
+        assert_eq!(sets.events, vec![3, 1, 1], "the phone+o1 set thrice");
+    }
 }

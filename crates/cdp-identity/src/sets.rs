@@ -6,13 +6,18 @@
 //! explained, and a split (unbind, forget) can be replayed from the sets.
 //!
 //! Memory per set: its members (4 bytes each, about 4 per set) + 4 (offset)
-//! + 16 (first/last seen) + 4 (events) + about 6 for the hash table.
+//! + 16 (first/last seen) + 4 (events) + about 12 for the hash table.
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 use crate::error::{IdentityError, Result};
+
+/// The table's 64-bit hash of a stored 32-bit one (as in `nodes`).
+fn spread(h: u32) -> u64 {
+    u64::from(h) << 32 | u64::from(h)
+}
 
 #[derive(Default)]
 pub struct Sets {
@@ -24,7 +29,8 @@ pub struct Sets {
     pub(crate) last_seen: Vec<i64>,
     /// Events that carried exactly this set.
     pub(crate) events: Vec<u32>,
-    table: HashTable<u32>,
+    /// (set, hash32): growing the table needs no member lists.
+    table: HashTable<(u32, u32)>,
     hasher: FxBuildHasher,
 }
 
@@ -40,6 +46,10 @@ impl Sets {
         self.first_seen.len()
     }
 
+    fn hash(&self, nodes: &[u32]) -> u32 {
+        (self.hasher.hash_one(nodes) >> 32) as u32
+    }
+
     pub fn is_empty(&self) -> bool {
         self.first_seen.is_empty()
     }
@@ -52,7 +62,20 @@ impl Sets {
     /// Records one event carrying `nodes` (sorted, distinct, at least two)
     /// at `time`; returns the set and whether it is new.
     pub fn add(&mut self, nodes: &[u32], time: i64) -> Result<(u32, bool)> {
-        let h = self.hasher.hash_one(nodes);
+        self.add_events(nodes, time, time, 1)
+    }
+
+    /// Records `events` events carrying `nodes` (sorted, distinct, at least
+    /// two) seen from `first` to `last`: the same as `events` calls of
+    /// [`Sets::add`], in one probe.
+    pub fn add_events(
+        &mut self,
+        nodes: &[u32],
+        first: i64,
+        last: i64,
+        events: u32,
+    ) -> Result<(u32, bool)> {
+        let h = self.hash(nodes);
         let Self {
             offsets,
             members,
@@ -63,14 +86,14 @@ impl Sets {
             let s = s as usize;
             &members[offsets[s] as usize..offsets[s + 1] as usize]
         };
-        if let Some(&s) = table.find(h, |&s| slice(s) == nodes) {
+        if let Some(&(s, _)) = table.find(spread(h), |&(s, hs)| hs == h && slice(s) == nodes) {
             let i = s as usize;
-            self.first_seen[i] = self.first_seen[i].min(time);
-            self.last_seen[i] = self.last_seen[i].max(time);
-            self.events[i] = self.events[i].saturating_add(1);
+            self.first_seen[i] = self.first_seen[i].min(first);
+            self.last_seen[i] = self.last_seen[i].max(last);
+            self.events[i] = self.events[i].saturating_add(events);
             return Ok((s, false));
         }
-        let s = self.push(nodes, time, time, 1)?;
+        let s = self.push(nodes, first, last, events)?;
         Ok((s, true))
     }
 
@@ -95,18 +118,9 @@ impl Sets {
         self.first_seen.push(first);
         self.last_seen.push(last);
         self.events.push(events);
-        let h = self.hasher.hash_one(nodes);
-        let Self {
-            offsets,
-            members,
-            table,
-            hasher,
-            ..
-        } = self;
-        table.insert_unique(h, s, |&m| {
-            let m = m as usize;
-            hasher.hash_one(&members[offsets[m] as usize..offsets[m + 1] as usize])
-        });
+        let h = self.hash(nodes);
+        self.table
+            .insert_unique(spread(h), (s, h), |&(_, hm)| spread(hm));
         Ok(s)
     }
 
@@ -118,7 +132,7 @@ impl Sets {
     pub fn heap_bytes(&self) -> usize {
         (self.offsets.capacity() + self.members.capacity() + self.events.capacity()) * 4
             + (self.first_seen.capacity() + self.last_seen.capacity()) * 8
-            + self.table.capacity() * 5
+            + self.table.capacity() * 9
     }
 }
 

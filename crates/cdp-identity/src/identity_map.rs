@@ -39,6 +39,8 @@ pub(crate) async fn write(
     order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| nodes.cmp_canonical(a.1, b.1)));
     let order: Vec<u32> = order.into_iter().map(|(_, n)| n).collect();
     let mut files = Vec::new();
+    // A file is encoded and stored while the next one is built.
+    let mut in_flight: Option<tokio::task::JoinHandle<Result<()>>> = None;
     let tz: Arc<str> = Arc::from("UTC");
     let mut text = String::new();
     for (i, chunk) in order.chunks(rows_per_file.max(1)).enumerate() {
@@ -70,15 +72,25 @@ pub(crate) async fn write(
         let batch = RecordBatch::try_new(identity_map_schema(), columns)
             .map_err(IdentityError::arrow(IDENTITY_MAP))?;
         let path = format!("{IDENTITY_MAP}/part-{run_id}-{i:05}.parquet");
-        let bytes = encode_plain_blocking(
-            path.clone(),
-            identity_map_schema(),
-            batch,
-            &["id_value", "one_id"],
-        )
-        .await?;
-        lake.put(&path, bytes).await?;
+        if let Some(h) = in_flight.take() {
+            h.await.map_err(|e| IdentityError::Task(e.to_string()))??;
+        }
+        let (lake, p) = (lake.clone(), path.clone());
+        in_flight = Some(tokio::spawn(async move {
+            let bytes = encode_plain_blocking(
+                p.clone(),
+                identity_map_schema(),
+                batch,
+                &["id_value", "one_id"],
+            )
+            .await?;
+            lake.put(&p, bytes).await?;
+            Ok(())
+        }));
         files.push(path);
+    }
+    if let Some(h) = in_flight {
+        h.await.map_err(|e| IdentityError::Task(e.to_string()))??;
     }
     Ok(files)
 }

@@ -33,17 +33,10 @@ impl Run {
         let lake = self.lake.clone();
         tracing::info!(run_id = %run_id, merges = outcome.merges.len(), splits = outcome.splits.len(), "graph computed; writing outputs");
 
-        let t = std::time::Instant::now();
-        let identity_map = crate::identity_map::write(
-            &lake,
-            &run_id,
-            &self.graph.nodes,
-            &outcome.keys,
-            self.rules.map_rows_per_file,
-        )
-        .await?;
-
-        self.phase("identity_map", t);
+        // identity_map, resolved_events and the graph state are independent
+        // outputs: written together, one's row building on this thread
+        // overlaps the others' encoding on the blocking threads. Each
+        // phase's time runs from here to its own end.
         let t = std::time::Instant::now();
         // resolved_events: partitions with new (or vanished) events files,
         // and those holding a one_key that changed.
@@ -54,7 +47,6 @@ impl Run {
             .unwrap_or_default();
         let mut dirty = self.partitions_of_new_files();
         dirty.extend(extra_dirty);
-        dirty.extend(partitions_with_keys(&lake, &prev_resolved, &outcome.changed_keys).await?);
         let mut inputs: BTreeSet<String> = self
             .prev
             .iter()
@@ -71,23 +63,50 @@ impl Run {
                 .or_default()
                 .push(f.clone());
         }
-        let mut anchors = Anchors::new(
-            &self.graph.nodes,
-            &self.graph.sets,
-            &self.rules,
-            &outcome.keys,
-        );
-        let rewritten = rewrite_partitions(
-            &lake,
-            &run_id,
-            &dirty,
-            &by_partition,
-            &self.file_refs,
-            &mut anchors,
-        )
-        .await?;
-        drop(anchors);
-        self.phase("resolved_events", t);
+        let map_writer = async {
+            let files = crate::identity_map::write(
+                &lake,
+                &run_id,
+                &self.graph.nodes,
+                &outcome.keys,
+                self.rules.map_rows_per_file,
+            )
+            .await?;
+            Ok::<_, IdentityError>((files, t.elapsed()))
+        };
+        let resolved_writer = async {
+            dirty.extend(partitions_with_keys(&lake, &prev_resolved, &outcome.changed_keys).await?);
+            let mut anchors = Anchors::new(
+                &self.graph.nodes,
+                &self.graph.sets,
+                &self.rules,
+                &outcome.keys,
+            );
+            let rewritten = rewrite_partitions(
+                &lake,
+                &run_id,
+                &dirty,
+                &by_partition,
+                &self.file_refs,
+                &mut anchors,
+            )
+            .await?;
+            Ok::<_, IdentityError>((rewritten, t.elapsed()))
+        };
+        let state_writer = async {
+            let state = self.graph.store(&lake, &run_id, &outcome.keys).await?;
+            Ok::<_, IdentityError>((state, t.elapsed()))
+        };
+        let ((identity_map, map_time), (rewritten, resolved_time), (state, state_time)) =
+            tokio::try_join!(map_writer, resolved_writer, state_writer)?;
+        for (name, time) in [
+            ("identity_map", map_time),
+            ("resolved_events", resolved_time),
+            ("state", state_time),
+        ] {
+            self.phases
+                .insert(name.to_string(), time.as_millis() as u64);
+        }
         let t = std::time::Instant::now();
         let mut resolved_events: Vec<String> = prev_resolved
             .iter()
@@ -119,13 +138,10 @@ impl Run {
         )
         .await?;
 
-        self.phase("lineage", t);
-        let t = std::time::Instant::now();
-        let state = self.graph.store(&lake, &run_id, &outcome.keys).await?;
         if action == Action::Unbind {
             self.book.store(&lake).await?;
         }
-        self.phase("state", t);
+        self.phase("lineage", t);
         let t = std::time::Instant::now();
         let mut summary = self.summarise(action, &outcome);
         summary.resolved_partitions_written = rewritten.files.len() as u64;

@@ -173,13 +173,17 @@ pub(crate) async fn rewrite_partitions(
             for path in files {
                 let bytes = lake.get(&path).await?;
                 let p2 = path.clone();
+                // The identifiers (the costliest column to decode) only for
+                // files this run did not read: those read have their rows'
+                // references already.
+                let with_ids = !refs.contains_key(&path);
                 let batches = tokio::task::spawn_blocking(move || {
                     let schema = cdp_lake::schema::events_schema();
                     let columns: Vec<&str> = schema
                         .fields()
                         .iter()
                         .map(|f| f.name().as_str())
-                        .filter(|n| *n == "identifiers" || !NOT_RESOLVED.contains(n))
+                        .filter(|n| (with_ids && *n == "identifiers") || !NOT_RESOLVED.contains(n))
                         .collect();
                     parquet_io::decode(&p2, bytes, Some(&columns))
                 })
@@ -221,7 +225,7 @@ pub(crate) async fn rewrite_partitions(
                             .collect()
                     }
                 };
-                batches.push(resolved_batch(&path, &batch, keys)?);
+                batches.push((path.clone(), batch, keys));
             }
         }
         done += 1;
@@ -234,13 +238,19 @@ pub(crate) async fn rewrite_partitions(
         }
         let (source, dt) = &partition;
         let path = format!("{RESOLVED_EVENTS}/source={source}/dt={dt}/part-{run_id}-00000.parquet");
-        out.rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+        out.rows += batches.iter().map(|b| b.1.num_rows() as u64).sum::<u64>();
         out.files.insert(partition.clone(), vec![path.clone()]);
         let lake = lake.clone();
         in_flight.push_back(tokio::spawn(async move {
             let p = path.clone();
+            // The rows are built here, beside the encoder, and not on the
+            // thread that reads the next partition and looks the keys up.
             let bytes = tokio::task::spawn_blocking(move || -> Result<bytes::Bytes> {
                 let schema = resolved_events_schema();
+                let batches = batches
+                    .into_iter()
+                    .map(|(path, batch, keys)| resolved_batch(&path, &batch, keys))
+                    .collect::<Result<Vec<_>>>()?;
                 let all = concat_batches(&schema, &batches)
                     .map_err(IdentityError::arrow(RESOLVED_EVENTS))?;
                 let sorted = sort_rows(&all)?;

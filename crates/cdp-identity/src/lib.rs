@@ -16,7 +16,7 @@
 //! - operators: [`explain`], [`unbind()`], [`forget()`]; quality: [`eval()`].
 //!
 //! Memory: about 110 bytes per identifier while a run holds the graph
-//! (nodes ~48, union-find ~17, sets ~45 per identifier at 0.65 sets per
+//! (nodes ~54, union-find ~17, sets ~45 per identifier at 0.4 sets per
 //! identifier); measured by `benches/resolve_vs_peers.sh`.
 
 pub mod components;

@@ -11,15 +11,19 @@
 //! (its own module), so that one file can hold every stage's settings and an
 //! unknown key anywhere is refused by name.
 
+pub mod build;
 pub mod error;
 pub mod layered;
+pub mod tags;
 
 use std::path::Path;
 
 use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
+pub use build::BuildConfig;
 pub use error::{ConfigError, Result};
+pub use tags::{TagGroup, TagGroupKind, TagRule};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +35,12 @@ pub struct PipelineConfig {
     pub mapped_source: Vec<MappedSource>,
     #[serde(default)]
     pub writer: WriterConfig,
+    /// `cdp build`: tag thresholds, LTV discount rate, output sizes.
+    #[serde(default)]
+    pub build: BuildConfig,
+    /// Tag groups added to (or replacing) the built-in ones.
+    #[serde(default)]
+    pub tag_group: Vec<TagGroup>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -111,6 +121,8 @@ impl PipelineConfig {
                 reason: "must be > 0".into(),
             });
         }
+        self.build.validate()?;
+        tags::validate_tag_groups(&self.tag_group)?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {
@@ -136,6 +148,12 @@ impl PipelineConfig {
             field: "junk.extra".into(),
             reason: e.to_string(),
         })
+    }
+
+    /// The tag groups `cdp build` computes: the built-ins (replaced by a
+    /// configured group of the same name), then the configured ones.
+    pub fn tag_groups(&self) -> Vec<TagGroup> {
+        tags::effective_tag_groups(&self.tag_group)
     }
 
     /// The format of a source name: a reference source or a mapped one.

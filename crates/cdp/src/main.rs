@@ -1,6 +1,7 @@
 //! `cdp`: the command line of the pipeline. Parses, loads config, calls the
 //! stage's library, prints a summary. Everything else lives in the crates.
 
+mod build;
 mod cli;
 mod demo;
 mod generate;
@@ -43,9 +44,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Resolve(_) => {
             bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
         }
-        Command::Build(_) => {
-            bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
-        }
+        Command::Build(args) => build::run(args, &config).await,
         Command::Load(_) => {
             bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
         }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build benchmark: `cdp build` (profiles + tags, DataFusion) against DuckDB
+# running the same SQL (pipelines/sql/*.sql, as cdp emits it with its
+# parameters filled in) over the same resolved_events Parquet, 2 threads
+# each, in the same run. Prints both times and the ratio.
+#
+# Usage: benches/build_vs_duckdb.sh [PERSONS] (default 1000000)
+# Data under $BENCH_OUT (default /work/bench-out): the world, its lake, and
+# resolved_events. Until `cdp resolve` exists, resolved_events comes from
+# benches/resolve_standin_from_truth.py (the generator's ground truth
+# identities, labelled as a stand-in).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+persons="${1:-1000000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdp-target}"
+venv="${VENV:-$HOME/.cache/cdp-venv}"
+out="${BENCH_OUT:-/work/bench-out}/build-$persons"
+
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import duckdb' 2>/dev/null || "$venv/bin/pip" install --quiet duckdb
+cargo build --release -p cdp
+cdp="$CARGO_TARGET_DIR/release/cdp"
+
+if [ ! -f "$out/world/truth/summary.json" ]; then
+  rm -rf "$out/world"
+  "$cdp" generate --out "$out/world" --persons "$persons" --seed 1 >/dev/null
+fi
+if [ ! -d "$out/lake/ingest_reports" ]; then
+  rm -rf "$out/lake"
+  RUST_LOG=warn "$cdp" ingest --lake "$out/lake" \
+    --input "online=$out/world/online.jsonl" --input "offline=$out/world/offline.jsonl" \
+    --input "ad=$out/world/ad.jsonl" --input "transaction=$out/world/transaction.jsonl"
+fi
+if [ ! -d "$out/lake/resolved_events" ] && ! "$cdp" resolve --help >/dev/null 2>&1; then
+  "$venv/bin/python" benches/resolve_standin_from_truth.py "$out/world" "$out/lake"
+elif [ ! -d "$out/lake/resolved_events" ]; then
+  "$cdp" resolve --lake "$out/lake" || "$venv/bin/python" benches/resolve_standin_from_truth.py "$out/world" "$out/lake"
+fi
+exec "$venv/bin/python" benches/build_vs_duckdb.py "$cdp" "$out/lake" "${AS_OF:-2026-11-30}"

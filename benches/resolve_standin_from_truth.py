@@ -18,6 +18,7 @@ import duckdb
 
 world, lake = sys.argv[1], sys.argv[2]
 out = os.path.join(lake, "resolved_events")
+os.makedirs(out, exist_ok=True)
 t0 = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")

@@ -94,7 +94,6 @@ pub async fn register(
     }
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_collect_stat(true)
         .with_target_partitions(threads);
     let table: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
         Arc::new(datafusion::datasource::empty::EmptyTable::new(read_schema()))

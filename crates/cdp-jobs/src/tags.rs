@@ -12,6 +12,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::DFSchema;
+use datafusion::logical_expr::ExprSchemable;
 use datafusion::execution::context::SessionContext;
 
 use cdp_config::{BuildConfig, TagGroup, TagGroupKind};

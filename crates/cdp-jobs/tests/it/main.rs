@@ -3,6 +3,7 @@
 mod build_manifest_tests;
 mod cdnow_acceptance_tests;
 mod fixture;
+mod lake_tables_doc_tests;
 mod profile_columns_tests;
 mod reproducible_build_tests;
 mod support;

@@ -65,9 +65,8 @@ pub const TAG_PLACEHOLDERS: [&str; 7] = [
 
 impl BuildConfig {
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, reason: &str| {
-            Err(ConfigError::field(format!("build.{field}"), reason))
-        };
+        let bad =
+            |field: &str, reason: &str| Err(ConfigError::field(format!("build.{field}"), reason));
         if self.churned_after_days <= self.dormant_after_days {
             return bad(
                 "churned_after_days",

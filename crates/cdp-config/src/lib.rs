@@ -12,7 +12,10 @@
 //! unknown key anywhere is refused by name.
 
 pub mod build;
+pub mod clickhouse;
 pub mod error;
+pub mod identity;
+pub mod kafka;
 pub mod layered;
 pub mod tags;
 
@@ -22,7 +25,10 @@ use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
 pub use build::BuildConfig;
+pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
+pub use identity::IdentityConfig;
+pub use kafka::{KafkaConfig, RollConfig};
 pub use tags::{TagGroup, TagGroupKind, TagRule};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -35,6 +41,14 @@ pub struct PipelineConfig {
     pub mapped_source: Vec<MappedSource>,
     #[serde(default)]
     pub writer: WriterConfig,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+    /// `cdp load`: batches, retries, timeouts.
+    #[serde(default)]
+    pub clickhouse: ClickHouseSection,
+    /// The identity graph's rules (`cdp resolve`).
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// `cdp build`: tag thresholds, LTV discount rate, output sizes.
     #[serde(default)]
     pub build: BuildConfig,
@@ -56,7 +70,8 @@ pub struct JunkConfig {
 pub struct WriterConfig {
     /// Roll an events file at this many rows.
     pub max_rows_per_file: usize,
-    /// Write out the largest partitions once this many MiB are buffered.
+    /// Spill buffered events to a local temp file once this many MiB are
+    /// buffered (each partition still becomes one file).
     pub max_buffered_mib: usize,
 }
 
@@ -109,6 +124,8 @@ impl PipelineConfig {
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
+        self.clickhouse.validate()?;
+        self.identity.validate()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
@@ -121,6 +138,8 @@ impl PipelineConfig {
                 reason: "must be > 0".into(),
             });
         }
+        self.kafka
+            .validate(|source| self.format(source).is_some())?;
         self.build.validate()?;
         tags::validate_tag_groups(&self.tag_group)?;
         let mut names = std::collections::BTreeSet::new();
@@ -141,6 +160,14 @@ impl PipelineConfig {
 
     pub fn normaliser(&self) -> Result<Normaliser> {
         Ok(Normaliser::new(self.junk_list()?))
+    }
+
+    /// The `[identity]` section with the `[junk]` extras it applies.
+    pub fn identity_config(&self) -> IdentityConfig {
+        IdentityConfig {
+            junk_extra: self.junk.extra.clone(),
+            ..self.identity.clone()
+        }
     }
 
     fn junk_list(&self) -> Result<JunkList> {
@@ -207,6 +234,69 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("writer.max_rows_per_file"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_kafka_pipeline_loads_with_its_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/kafka.toml");
+        let c =
+            PipelineConfig::load_with_env(Some(&path), [("CDP__KAFKA__GROUP".into(), "eu".into())])
+                .unwrap();
+        assert_eq!(c.kafka.group, "eu");
+        assert_eq!(
+            c.kafka.topic_sources(),
+            KafkaConfig::default().topic_sources()
+        );
+        assert_eq!(c.kafka.roll.max_records, RollConfig::default().max_records);
+    }
+
+    #[test]
+    fn a_clickhouse_setting_comes_from_the_environment_and_is_validated() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__BATCH_ROWS".into(), "1000".into())],
+        )
+        .unwrap();
+        assert_eq!(c.clickhouse.batch_rows, 1000);
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__COMPRESSION".into(), "gzip".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("clickhouse.compression"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_identity_defaults_are_the_defaults_in_code() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/identity_defaults.toml");
+        let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();
+        assert_eq!(c.identity, IdentityConfig::default());
+    }
+
+    #[test]
+    fn identity_limits_are_overridden_from_the_environment_and_junk_extras_handed_over() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [
+                ("CDP__IDENTITY__LIMITS__PHONE".into(), "2".into()),
+                ("CDP__JUNK__EXTRA".into(), "[\"phone:13912345678\"]".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.identity.limits["phone"], 2);
+        assert_eq!(
+            c.identity_config().junk_extra,
+            vec!["phone:13912345678".to_string()]
+        );
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__IDENTITY__MAX_IDENTIFIERS".into(), "1".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("identity.max_identifiers"), "{err}");
     }
 
     #[test]

@@ -258,10 +258,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_found_in_order() {
-        assert_eq!(
-            placeholders("a < {x} AND b > {y_1}"),
-            vec!["x", "y_1"]
-        );
+        assert_eq!(placeholders("a < {x} AND b > {y_1}"), vec!["x", "y_1"]);
         assert!(placeholders("a < 1").is_empty());
     }
 

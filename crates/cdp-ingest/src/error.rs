@@ -16,6 +16,25 @@ pub enum IngestError {
         source: std::io::Error,
     },
 
+    #[error("Kafka: {what}: {source}")]
+    Kafka {
+        what: String,
+        source: rdkafka::error::KafkaError,
+    },
+
+    #[error("topics missing on {brokers}: {topics} (create them, or set [kafka.topics] / kafka.dead_letter_topic)")]
+    MissingTopics { brokers: String, topics: String },
+
+    #[error("{brokers} refused {failed} messages (first error: {first})")]
+    Delivery {
+        brokers: String,
+        failed: u64,
+        first: String,
+    },
+
+    #[error("metrics endpoint: {0}")]
+    Metrics(String),
+
     #[error("the lake failed: {0}")]
     Lake(#[from] cdp_lake::LakeError),
 

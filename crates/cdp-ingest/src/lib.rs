@@ -3,9 +3,10 @@
 
 pub mod error;
 pub mod files;
+pub mod kafka;
 pub mod sink;
 
 pub use cdp_config::PipelineConfig;
 pub use error::IngestError;
 pub use files::{ingest_files, InputSpec};
-pub use sink::{LakeSink, Outcome};
+pub use sink::{ChunkNormaliser, LakeSink, NormalisedChunk, Outcome};

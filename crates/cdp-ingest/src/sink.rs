@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 
 use cdp_lake::event_writer::{EventWriterOptions, Offer};
-use cdp_lake::{DeadLetter, DeadLetterWriter, EventWriter, Lake, SourceReport};
-use cdp_model::CanonicalEvent;
+use cdp_lake::{
+    DeadLetter, DeadLetterWriter, EventChunk, EventChunkBuilder, EventWriter, Lake, RowOrigin,
+    SourceReport,
+};
+use cdp_model::{CanonicalEvent, Normaliser, Provenance, Scratch, SourceFormat};
 
 use crate::error::Result;
 
@@ -30,6 +33,89 @@ impl Outcome {
     }
 }
 
+/// Records normalised together: accepted events as one Arrow
+/// chunk (duplicates still in: the sink decides, in order) and dead letters.
+#[derive(Debug)]
+pub struct NormalisedChunk {
+    pub events: EventChunk,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+impl NormalisedChunk {
+    /// Records in the chunk, accepted or not.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.dead_letters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Normalises raw records straight into a chunk's column builders, with no
+/// owned event in between. One per thread: a file backfill worker, or a
+/// Kafka consumer buffering a partition.
+pub struct ChunkNormaliser {
+    normaliser: Normaliser,
+    scratch: Scratch,
+    events: EventChunkBuilder,
+    dead_letters: Vec<DeadLetter>,
+}
+
+impl ChunkNormaliser {
+    pub fn new(normaliser: Normaliser) -> Self {
+        Self {
+            normaliser,
+            scratch: Scratch::default(),
+            events: EventChunkBuilder::default(),
+            dead_letters: Vec::new(),
+        }
+    }
+
+    /// Records normalised since the last `finish`.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.dead_letters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rough bytes buffered, to bound a chunk by size.
+    pub fn approx_bytes(&self) -> usize {
+        self.events.approx_bytes()
+    }
+
+    /// Normalises one raw record of `format` read at `at`.
+    pub fn push(&mut self, format: &SourceFormat, raw: &[u8], at: RowOrigin<'_>) {
+        match self
+            .normaliser
+            .normalise_view(format, raw, &mut self.scratch)
+        {
+            Ok(view) => self.events.append(&view, at),
+            Err(rejection) => self.dead_letters.push(DeadLetter {
+                source: format.source_name().to_string(),
+                raw: raw.to_vec(),
+                reason: rejection.reason,
+                field: rejection.field,
+                provenance: Provenance {
+                    origin: at.origin.to_string(),
+                    partition: at.partition,
+                    offset: at.offset,
+                },
+            }),
+        }
+    }
+
+    /// Everything normalised so far; starts empty again.
+    pub fn finish(&mut self) -> Result<NormalisedChunk> {
+        Ok(NormalisedChunk {
+            events: self.events.finish()?,
+            dead_letters: std::mem::take(&mut self.dead_letters),
+        })
+    }
+}
+
 pub struct LakeSink {
     events: EventWriter,
     dead_letters: DeadLetterWriter,
@@ -43,6 +129,11 @@ impl LakeSink {
             dead_letters: DeadLetterWriter::open(lake.clone(), run_id).await?,
             counts: BTreeMap::new(),
         })
+    }
+
+    /// Makes room for about `events` more events in the dedup index.
+    pub fn reserve_events(&mut self, events: usize) {
+        self.events.reserve(events);
     }
 
     /// Makes `source` appear in the report even if nothing arrives for it.
@@ -73,6 +164,31 @@ impl LakeSink {
             }
         }
         Ok(())
+    }
+
+    /// Records a chunk: its events in row order (the first of two copies
+    /// wins, as one by one), then its dead letters.
+    pub async fn record_chunk(&mut self, chunk: NormalisedChunk) -> Result<()> {
+        for offers in self.events.offer_chunk(chunk.events).await? {
+            let counts = self.counts_of(&offers.source);
+            counts.received += offers.accepted + offers.duplicates;
+            counts.accepted += offers.accepted;
+            counts.duplicates += offers.duplicates;
+        }
+        for letter in chunk.dead_letters {
+            let counts = self.counts_of(&letter.source);
+            counts.received += 1;
+            counts.dead_lettered += 1;
+            self.dead_letters.push(letter).await?;
+        }
+        Ok(())
+    }
+
+    fn counts_of(&mut self, source: &str) -> &mut SourceReport {
+        if !self.counts.contains_key(source) {
+            self.expect_source(source);
+        }
+        self.counts.get_mut(source).expect("source counted above")
     }
 
     /// Makes everything recorded so far durable.

@@ -21,7 +21,9 @@ pub enum JobsError {
 
     /// A tag rule of the pipeline config is not a valid boolean expression
     /// over the profile columns (the operator's config).
-    #[error("tag rule {group}/{tag}: `{when}` is not a usable condition on profile columns: {reason}")]
+    #[error(
+        "tag rule {group}/{tag}: `{when}` is not a usable condition on profile columns: {reason}"
+    )]
     TagRule {
         group: String,
         tag: String,

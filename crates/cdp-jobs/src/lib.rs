@@ -103,7 +103,11 @@ impl BuildReport {
                     row.all_one_ids,
                     row.share * 100.0,
                     row.tag_rows,
-                    if row.kind == "exclusive" { ", exactly one each" } else { "" },
+                    if row.kind == "exclusive" {
+                        ", exactly one each"
+                    } else {
+                        ""
+                    },
                 )),
                 Some(tag) => out.push_str(&format!(
                     "    {:<28} {:>10}  {:>6.2}%\n",
@@ -131,7 +135,11 @@ impl BuildReport {
                 p.model, p.param, p.value, p.log_likelihood, p.customers
             ));
         }
-        let bands: Vec<String> = s.churn_risk.iter().map(|(b, n)| format!("{b} {n}")).collect();
+        let bands: Vec<String> = s
+            .churn_risk
+            .iter()
+            .map(|(b, n)| format!("{b} {n}"))
+            .collect();
         out.push_str(&format!("    churn risk: {}\n", bands.join(", ")));
         out
     }
@@ -178,7 +186,11 @@ fn rows(batches: &[RecordBatch]) -> u64 {
 }
 
 /// Builds every table as of `request.as_of` and makes the build current.
-pub async fn build(lake: &Lake, config: &PipelineConfig, request: &BuildRequest) -> Result<BuildReport> {
+pub async fn build(
+    lake: &Lake,
+    config: &PipelineConfig,
+    request: &BuildRequest,
+) -> Result<BuildReport> {
     use tracing::Instrument;
     let span = tracing::info_span!("build", as_of = %request.as_of);
     build_in_span(lake, config, request).instrument(span).await
@@ -201,7 +213,7 @@ async fn build_in_span(
     let threads = threads(config);
     let ctx = session::new_session(lake, threads)?;
     let params = sql::SqlParams::for_as_of(request.as_of);
-    let files = resolved_events::register(&ctx, lake, request.as_of, threads).await?;
+    let files = resolved_events::register(&ctx, lake, request.as_of).await?;
     tracing::info!(files, threads, build_id = %build_id, "reading resolved_events");
     let mut emitted: Vec<(String, String)> = Vec::new();
 
@@ -234,13 +246,19 @@ async fn build_in_span(
         .ok_or_else(|| JobsError::Task("no tag group produced a batch (our bug)".into()))?;
     ctx.register_table(
         tags::TAGS_TABLE,
-        Arc::new(MemTable::try_new(tags_schema.clone(), vec![tag_batches.clone()]).map_err(JobsError::query("tags"))?),
+        Arc::new(
+            MemTable::try_new(tags_schema.clone(), vec![tag_batches.clone()])
+                .map_err(JobsError::query("tags"))?,
+        ),
     )
     .map_err(JobsError::query("tags"))?;
     tags::register_groups(&ctx, &groups)?;
     let coverage_batches = tags::run(&ctx, &sql::TAG_COVERAGE, &params).await?;
     let coverage = coverage_rows(&coverage_batches)?;
-    for row in coverage.iter().filter(|r| r.tag.is_none() && r.kind == TagGroupKind::Exclusive.as_str()) {
+    for row in coverage
+        .iter()
+        .filter(|r| r.tag.is_none() && r.kind == TagGroupKind::Exclusive.as_str())
+    {
         if row.one_ids != row.all_one_ids || row.tag_rows != row.all_one_ids {
             return Err(JobsError::Coverage {
                 group: row.tag_group.clone(),
@@ -270,7 +288,9 @@ async fn build_in_span(
             schema: coverage_batches
                 .first()
                 .map(|b| b.schema())
-                .ok_or_else(|| JobsError::Task("tag_coverage.sql returned no batch (our bug)".into()))?,
+                .ok_or_else(|| {
+                    JobsError::Task("tag_coverage.sql returned no batch (our bug)".into())
+                })?,
             batches: coverage_batches,
         },
     ];
@@ -319,14 +339,16 @@ async fn build_in_span(
             batches,
         });
     }
-    let mut tables = publish::write_tables(lake, &build_id, stored, config.build.max_rows_per_file).await?;
+    let mut tables =
+        publish::write_tables(lake, &build_id, stored, config.build.max_rows_per_file).await?;
     if let Some(identity) = publish::identity_map_files(lake).await? {
         tables.insert(publish::IDENTITY_MAP.to_string(), identity);
     }
     let manifest = BuildManifest {
         build_id,
         as_of: request.as_of.format("%Y-%m-%d").to_string(),
-        ltv_time_unit: (!request.skip_ltv).then(|| ltv::time_unit_name(request.ltv_time_unit).to_string()),
+        ltv_time_unit: (!request.skip_ltv)
+            .then(|| ltv::time_unit_name(request.ltv_time_unit).to_string()),
         finished_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         tables,
     };
@@ -370,21 +392,29 @@ fn coverage_rows(batches: &[RecordBatch]) -> Result<Vec<CoverageRow>> {
             })
         };
         let strings = |name: &'static str| -> Result<Vec<Option<String>>> {
-            let c = datafusion::arrow::compute::cast(col(name)?, &datafusion::arrow::datatypes::DataType::Utf8)
-                .map_err(|e| JobsError::Column {
-                    table: "tag_coverage",
-                    column: name,
-                    reason: e.to_string(),
-                })?;
-            Ok(c.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect())
+            let c = datafusion::arrow::compute::cast(
+                col(name)?,
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .map_err(|e| JobsError::Column {
+                table: "tag_coverage",
+                column: name,
+                reason: e.to_string(),
+            })?;
+            Ok(c.as_string::<i32>()
+                .iter()
+                .map(|s| s.map(str::to_string))
+                .collect())
         };
         let ints = |name: &'static str| -> Result<Vec<u64>> {
             let c = col(name)?;
-            let c = c.as_primitive_opt::<Int64Type>().ok_or_else(|| JobsError::Column {
-                table: "tag_coverage",
-                column: name,
-                reason: format!("{} instead of BIGINT", c.data_type()),
-            })?;
+            let c = c
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| JobsError::Column {
+                    table: "tag_coverage",
+                    column: name,
+                    reason: format!("{} instead of BIGINT", c.data_type()),
+                })?;
             Ok(c.values().iter().map(|v| *v as u64).collect())
         };
         let group = strings("tag_group")?;

@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{
     Array, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
+};
 use datafusion::execution::context::SessionContext;
 
 use cdp_ltv::TimeUnit;
@@ -55,7 +57,11 @@ impl LtvSummary {
             } else {
                 output.customers.iter().map(|c| c.p_alive).sum::<f64>() / n as f64
             },
-            expected_purchases_365d: output.customers.iter().map(|c| c.expected_purchases_365d).sum(),
+            expected_purchases_365d: output
+                .customers
+                .iter()
+                .map(|c| c.expected_purchases_365d)
+                .sum(),
             predicted_clv_365d: output.customers.iter().map(|c| c.predicted_clv_365d).sum(),
             churn_risk: bands.into_iter().collect(),
         }
@@ -148,7 +154,9 @@ fn predictions_batch(customers: &[CustomerValue]) -> Result<RecordBatch> {
     RecordBatch::try_new(
         predictions_schema(),
         vec![
-            Arc::new(Int64Array::from_iter_values(customers.iter().map(|c| c.one_key))),
+            Arc::new(Int64Array::from_iter_values(
+                customers.iter().map(|c| c.one_key),
+            )),
             floats(|c| c.rfm.frequency),
             floats(|c| c.rfm.recency),
             floats(|c| c.rfm.age),
@@ -158,7 +166,9 @@ fn predictions_batch(customers: &[CustomerValue]) -> Result<RecordBatch> {
             floats(|c| c.expected_purchases_365d),
             floats(|c| c.expected_average_spend),
             floats(|c| c.predicted_clv_365d),
-            Arc::new(StringArray::from_iter_values(customers.iter().map(|c| c.churn_risk.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                customers.iter().map(|c| c.churn_risk.as_str()),
+            )),
         ],
     )
     .map_err(arrow_err(PREDICTIONS_TABLE))
@@ -181,13 +191,29 @@ fn model_batch(params: &[ModelParam], unit: TimeUnit, as_of: NaiveDate) -> Resul
     RecordBatch::try_new(
         model_schema(),
         vec![
-            Arc::new(StringArray::from_iter_values(params.iter().map(|p| p.model))),
-            Arc::new(StringArray::from_iter_values(params.iter().map(|p| p.param))),
-            Arc::new(Float64Array::from_iter_values(params.iter().map(|p| p.value))),
-            Arc::new(Float64Array::from_iter_values(params.iter().map(|p| p.log_likelihood))),
-            Arc::new(Int64Array::from_iter_values(params.iter().map(|p| p.customers as i64))),
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(time_unit_name(unit), n))),
-            Arc::new(Date32Array::from_iter_values(std::iter::repeat_n(sql::day_number(as_of), n))),
+            Arc::new(StringArray::from_iter_values(
+                params.iter().map(|p| p.model),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                params.iter().map(|p| p.param),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                params.iter().map(|p| p.value),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                params.iter().map(|p| p.log_likelihood),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                params.iter().map(|p| p.customers as i64),
+            )),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                time_unit_name(unit),
+                n,
+            ))),
+            Arc::new(Date32Array::from_iter_values(std::iter::repeat_n(
+                sql::day_number(as_of),
+                n,
+            ))),
         ],
     )
     .map_err(arrow_err(LTV_MODEL_TABLE))
@@ -243,7 +269,10 @@ mod tests {
         assert_eq!(b.schema(), model_schema());
         let unit = b.column_by_name("time_unit").unwrap().as_string::<i32>();
         assert_eq!(unit.value(1), "week");
-        let day = b.column_by_name("as_of").unwrap().as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+        let day = b
+            .column_by_name("as_of")
+            .unwrap()
+            .as_primitive::<datafusion::arrow::datatypes::Date32Type>();
         assert_eq!(day.value(0), 10134);
     }
 

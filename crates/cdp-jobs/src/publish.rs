@@ -65,12 +65,19 @@ fn stored_type(t: &DataType) -> DataType {
 }
 
 /// `batches` with the stored types (see [`stored_type`]).
-pub fn to_stored(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub fn to_stored(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let stored: SchemaRef = Arc::new(Schema::new(
         schema
             .fields()
             .iter()
-            .map(|f| f.as_ref().clone().with_data_type(stored_type(f.data_type())))
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(stored_type(f.data_type()))
+            })
             .collect::<Vec<_>>(),
     ));
     if stored == *schema {
@@ -108,7 +115,10 @@ fn split_rows(batches: &[RecordBatch], max_rows: usize) -> Vec<Vec<RecordBatch>>
                 rows_in_part = 0;
             }
             let take = (max_rows - rows_in_part).min(batch.num_rows() - offset);
-            parts.last_mut().expect("one part").push(batch.slice(offset, take));
+            parts
+                .last_mut()
+                .expect("one part")
+                .push(batch.slice(offset, take));
             offset += take;
             rows_in_part += take;
         }
@@ -133,7 +143,10 @@ pub async fn write_tables(
             .enumerate()
         {
             let location = format!("{}/part-{build_id}-{n}.parquet", table.name);
-            files.entry(table.name.to_string()).or_default().push(location.clone());
+            files
+                .entry(table.name.to_string())
+                .or_default()
+                .push(location.clone());
             jobs.push((location, table.schema.clone(), part));
         }
     }
@@ -141,7 +154,11 @@ pub async fn write_tables(
     let mut handles = Vec::new();
     for (location, schema, part) in jobs {
         let lake = lake.clone();
-        let permit = semaphore.clone().acquire_owned().await.expect("semaphore open");
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
         handles.push(tokio::spawn(async move {
             let encoded = {
                 let location = location.clone();

@@ -66,12 +66,7 @@ pub async fn files_as_of(lake: &Lake, as_of: NaiveDate) -> Result<Vec<String>> {
 /// Registers `resolved_events` (the files as of `as_of`) in `ctx`; returns
 /// the number of files. A lake without the table is an error that says to
 /// run `cdp resolve`; a table with no file up to `as_of` is an empty table.
-pub async fn register(
-    ctx: &SessionContext,
-    lake: &Lake,
-    as_of: NaiveDate,
-    threads: usize,
-) -> Result<usize> {
+pub async fn register(ctx: &SessionContext, lake: &Lake, as_of: NaiveDate) -> Result<usize> {
     let all = lake.list(TABLE).await?;
     if !all.iter().any(|p| p.ends_with(".parquet")) {
         return Err(JobsError::NoResolvedEvents {
@@ -83,25 +78,28 @@ pub async fn register(
         path: lake.url().to_string(),
         reason: format!("not a URL: {e}"),
     })?;
-    let query = JobsError::query(format!("registering {TABLE}"));
     let mut urls = Vec::with_capacity(files.len());
     for file in &files {
         let url = root.join(file).map_err(|e| JobsError::Manifest {
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        urls.push(ListingTableUrl::parse(url.as_str()).map_err(query)?);
+        urls.push(
+            ListingTableUrl::parse(url.as_str())
+                .map_err(JobsError::query(format!("registering {TABLE}")))?,
+        );
     }
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_target_partitions(threads);
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let table: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
         Arc::new(datafusion::datasource::empty::EmptyTable::new(read_schema()))
     } else {
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(read_schema());
-        Arc::new(ListingTable::try_new(config).map_err(JobsError::query(format!("reading {TABLE}")))?)
+        Arc::new(
+            ListingTable::try_new(config).map_err(JobsError::query(format!("reading {TABLE}")))?,
+        )
     };
     ctx.register_table(TABLE, table)
         .map_err(JobsError::query(format!("registering {TABLE}")))?;

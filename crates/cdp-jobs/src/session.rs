@@ -44,7 +44,10 @@ pub fn new_session(lake: &Lake, threads: usize) -> Result<SessionContext> {
 pub fn register_functions(ctx: &SessionContext) {
     ctx.register_udf(create_udf(
         "utc_day",
-        vec![DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))],
+        vec![DataType::Timestamp(
+            TimeUnit::Microsecond,
+            Some("UTC".into()),
+        )],
         DataType::Int32,
         Volatility::Immutable,
         Arc::new(utc_day),
@@ -64,9 +67,9 @@ fn utc_day(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
             let days: Int32Array = ts.unary(day);
             Ok(ColumnarValue::Array(Arc::new(days) as ArrayRef))
         }
-        [ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(us, _))] => Ok(
-            ColumnarValue::Scalar(ScalarValue::Int32(us.map(day))),
-        ),
+        [ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(us, _))] => {
+            Ok(ColumnarValue::Scalar(ScalarValue::Int32(us.map(day))))
+        }
         _ => exec_err!("utc_day expects one timestamp argument"),
     }
 }

@@ -52,7 +52,9 @@ pub struct SqlParams {
 
 impl SqlParams {
     pub fn for_as_of(as_of: NaiveDate) -> Self {
-        let next = as_of.succ_opt().expect("an as-of day before the end of time");
+        let next = as_of
+            .succ_opt()
+            .expect("an as-of day before the end of time");
         Self {
             as_of_end: format!("{}T00:00:00Z", next.format("%Y-%m-%d")),
             as_of_day: day_number(as_of),

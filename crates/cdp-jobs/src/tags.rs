@@ -12,8 +12,8 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::DFSchema;
-use datafusion::logical_expr::ExprSchemable;
 use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::ExprSchemable;
 
 use cdp_config::{BuildConfig, TagGroup, TagGroupKind};
 
@@ -113,11 +113,15 @@ pub async fn thresholds(
     Ok(Thresholds {
         dormant_after_days: config.dormant_after_days.into(),
         churned_after_days: config.churned_after_days.into(),
-        rfm_recency_days: config.rfm_recency_days.map_or_else(|| median("rfm_recency_days"), |v| Ok(Some(v)))?,
+        rfm_recency_days: config
+            .rfm_recency_days
+            .map_or_else(|| median("rfm_recency_days"), |v| Ok(Some(v)))?,
         rfm_frequency_orders: config
             .rfm_frequency_orders
             .map_or_else(|| median("rfm_frequency_orders"), |v| Ok(Some(v)))?,
-        rfm_monetary_yuan: config.rfm_monetary_yuan.map_or_else(|| median("rfm_monetary_yuan"), |v| Ok(Some(v)))?,
+        rfm_monetary_yuan: config
+            .rfm_monetary_yuan
+            .map_or_else(|| median("rfm_monetary_yuan"), |v| Ok(Some(v)))?,
         value_tier_a_min_yuan: config.value_tier_a_min_yuan.or(tier_a),
         value_tier_b_min_yuan: config.value_tier_b_min_yuan.or(tier_b),
     })
@@ -165,12 +169,14 @@ fn quote(s: &str) -> String {
 pub fn group_sql(group: &TagGroup, thresholds: &Thresholds) -> Result<String> {
     let mut conditions = Vec::with_capacity(group.rule.len());
     for r in &group.rule {
-        let when = thresholds.fill(&r.when).map_err(|reason| JobsError::TagRule {
-            group: group.name.clone(),
-            tag: r.tag.clone(),
-            when: r.when.clone(),
-            reason,
-        })?;
+        let when = thresholds
+            .fill(&r.when)
+            .map_err(|reason| JobsError::TagRule {
+                group: group.name.clone(),
+                tag: r.tag.clone(),
+                when: r.when.clone(),
+                reason,
+            })?;
         conditions.push((r.tag.as_str(), when));
     }
     let name = quote(&group.name);
@@ -270,8 +276,12 @@ pub fn register_groups(ctx: &SessionContext, groups: &[TagGroup]) -> Result<()> 
     let batch = RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(StringArray::from_iter_values(groups.iter().map(|g| g.name.as_str()))),
-            Arc::new(StringArray::from_iter_values(groups.iter().map(|g| g.kind.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                groups.iter().map(|g| g.name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                groups.iter().map(|g| g.kind.as_str()),
+            )),
             Arc::new(Int32Array::from_iter_values(0..groups.len() as i32)),
         ],
     )
@@ -286,7 +296,11 @@ pub fn register_groups(ctx: &SessionContext, groups: &[TagGroup]) -> Result<()> 
 }
 
 /// Runs one SQL file and collects its rows.
-pub async fn run(ctx: &SessionContext, file: &SqlFile, params: &SqlParams) -> Result<Vec<RecordBatch>> {
+pub async fn run(
+    ctx: &SessionContext,
+    file: &SqlFile,
+    params: &SqlParams,
+) -> Result<Vec<RecordBatch>> {
     ctx.sql(&file.render(params))
         .await
         .map_err(JobsError::query(file.name))?
@@ -315,8 +329,10 @@ mod tests {
     fn placeholders_become_numbers_or_null() {
         let t = thresholds();
         assert_eq!(
-            t.fill("d > {dormant_after_days} AND r < {rfm_recency_days} AND m > {rfm_monetary_yuan}")
-                .unwrap(),
+            t.fill(
+                "d > {dormant_after_days} AND r < {rfm_recency_days} AND m > {rfm_monetary_yuan}"
+            )
+            .unwrap(),
             "d > 90 AND r < 45.5 AND m > NULL"
         );
         assert!(t.fill("x > {nope}").unwrap_err().contains("{nope}"));
@@ -334,7 +350,10 @@ mod tests {
             }],
         };
         let sql = group_sql(&group, &thresholds()).unwrap();
-        assert!(sql.contains("WHEN (net_revenue >= 1000) THEN 'A''1'"), "{sql}");
+        assert!(
+            sql.contains("WHEN (net_revenue >= 1000) THEN 'A''1'"),
+            "{sql}"
+        );
         assert!(sql.contains("ELSE 'C'"), "{sql}");
     }
 }

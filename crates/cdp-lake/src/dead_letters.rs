@@ -93,7 +93,7 @@ impl DeadLetterWriter {
                 self.run_id,
                 self.files_written
             );
-            let batch = to_batch(&pending.letters)?;
+            let batch = dead_letters_batch(&pending.letters)?;
             let bytes = parquet_io::encode(&path, dead_letters_schema(), &[batch])?;
             self.lake.put(&path, bytes).await?;
             KeyIndex::persist(&self.lake, &path, &pending.keys).await?;
@@ -104,7 +104,7 @@ impl DeadLetterWriter {
     }
 }
 
-fn to_batch(letters: &[DeadLetter]) -> Result<RecordBatch> {
+pub(crate) fn dead_letters_batch(letters: &[DeadLetter]) -> Result<RecordBatch> {
     let mut source = StringBuilder::new();
     let mut raw = BinaryBuilder::new();
     let mut reason = StringBuilder::new();

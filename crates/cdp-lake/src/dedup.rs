@@ -12,7 +12,7 @@ use arrow::datatypes::Int32Type;
 use arrow::datatypes::Int64Type;
 use bytes::Bytes;
 use rustc_hash::FxHashSet;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::error::{LakeError, Result};
 use crate::parquet_io;
@@ -35,7 +35,20 @@ fn hash_parts(parts: &[&[u8]]) -> RecordKey {
 
 /// Key of an event: its source and event id.
 pub fn event_key(source: &str, event_id: &str) -> RecordKey {
-    hash_parts(&[source.as_bytes(), event_id.as_bytes()])
+    // One call over the bytes `hash_parts` streams (the same hash): the
+    // streaming hasher's setup costs more than hashing an id.
+    let mut buf = [0u8; 256];
+    let len = 16 + source.len() + event_id.len();
+    if len > buf.len() {
+        return hash_parts(&[source.as_bytes(), event_id.as_bytes()]);
+    }
+    let mut at = 0;
+    for part in [source.as_bytes(), event_id.as_bytes()] {
+        buf[at..at + 8].copy_from_slice(&(part.len() as u64).to_le_bytes());
+        buf[at + 8..at + 8 + part.len()].copy_from_slice(part);
+        at += 8 + part.len();
+    }
+    xxh3_128(&buf[..len])
 }
 
 /// Key of a dead letter: its source and the place it was read from.
@@ -59,27 +72,41 @@ pub fn dead_letter_key(
 pub struct KeyIndex {
     table: &'static str,
     keys: FxHashSet<RecordKey>,
+    /// Data files whose keys are in `keys`.
+    files: FxHashSet<String>,
 }
 
 impl KeyIndex {
     /// Loads the keys of `table` (`events` or `dlq`), rebuilding any key file
     /// a crash left missing.
     pub async fn load(lake: &Lake, table: &'static str) -> Result<Self> {
+        let mut index = Self {
+            table,
+            ..Self::default()
+        };
+        index.refresh(lake).await?;
+        Ok(index)
+    }
+
+    /// Adds the keys of data files that appeared since the index was loaded
+    /// (written by another process, e.g. another consumer of the group);
+    /// returns how many files were added.
+    pub async fn refresh(&mut self, lake: &Lake) -> Result<usize> {
+        let table = self.table;
         let data_files: Vec<String> = lake
             .list(table)
             .await?
             .into_iter()
-            .filter(|p| p.ends_with(".parquet"))
+            .filter(|p| p.ends_with(".parquet") && !self.files.contains(p))
             .collect();
+        if data_files.is_empty() {
+            return Ok(0);
+        }
         let index_files: FxHashSet<String> = lake
             .list(&format!("{INDEX_DIR}/{table}"))
             .await?
             .into_iter()
             .collect();
-        let mut index = Self {
-            table,
-            keys: FxHashSet::default(),
-        };
         for data in &data_files {
             let key_file = key_file_for(data);
             let keys = if index_files.contains(&key_file) {
@@ -90,9 +117,32 @@ impl KeyIndex {
                 lake.put(&key_file, encode_keys(&keys)).await?;
                 keys
             };
-            index.keys.extend(keys);
+            self.keys.extend(keys);
+            self.files.insert(data.clone());
         }
-        Ok(index)
+        Ok(data_files.len())
+    }
+
+    /// Deletes a data file that was never committed (a crash left it behind)
+    /// with its key file, and forgets its keys.
+    pub async fn delete_file(&mut self, lake: &Lake, data_file: &str) -> Result<()> {
+        let key_file = key_file_for(data_file);
+        let keys = match lake.get_opt(&key_file).await? {
+            Some(bytes) => decode_keys(&bytes),
+            None => keys_of_file(lake, self.table, data_file).await?,
+        };
+        for key in keys {
+            self.keys.remove(&key);
+        }
+        self.files.remove(data_file);
+        lake.delete(data_file).await?;
+        lake.delete(&key_file).await
+    }
+
+    /// Records that `data_file`, holding records whose keys were inserted,
+    /// is now in the lake (so `refresh` does not load it again).
+    pub fn add_file(&mut self, data_file: &str) {
+        self.files.insert(data_file.to_string());
     }
 
     pub fn table(&self) -> &'static str {
@@ -109,6 +159,10 @@ impl KeyIndex {
 
     pub fn contains(&self, key: RecordKey) -> bool {
         self.keys.contains(&key)
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.keys.reserve(additional);
     }
 
     /// Records a key; false when it was already there.
@@ -226,6 +280,24 @@ mod tests {
             dead_letter_key("ad", "t", Some(0), 1),
             dead_letter_key("ad", "t", Some(1), 1)
         );
+    }
+
+    #[test]
+    fn event_keys_are_the_streamed_hash_at_any_length() {
+        for id in [
+            "",
+            "e1",
+            &"x".repeat(231),
+            &"y".repeat(232),
+            &"z".repeat(1000),
+        ] {
+            assert_eq!(
+                event_key("online", id),
+                hash_parts(&[b"online", id.as_bytes()]),
+                "{}",
+                id.len()
+            );
+        }
     }
 
     #[test]

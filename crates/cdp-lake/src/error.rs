@@ -47,6 +47,12 @@ pub enum LakeError {
         reason: String,
     },
 
+    #[error("cannot spill buffered events to {path}: {source} (local disk)")]
+    Spill {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error("a background file write failed to run: {0} (our bug)")]
     Task(String),
 

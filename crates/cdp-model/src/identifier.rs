@@ -124,7 +124,7 @@ pub use crate::junk::JunkList;
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
-use crate::phone::{self, Phone};
+use crate::phone;
 
 /// The canonical identifier for `raw`, or `None` when it is invalid or junk.
 /// Derived hashes are not included: see [`canonicalise_into`].
@@ -141,93 +141,269 @@ pub fn canonicalise(id_type: IdType, raw: &str, junk: &JunkList) -> Option<Ident
 /// every IDFA `idfa_md5`, every OAID `oaid_md5`). Appends nothing when `raw`
 /// is invalid or junk. The caller sorts and deduplicates.
 pub fn canonicalise_into(id_type: IdType, raw: &str, junk: &JunkList, out: &mut Vec<Identifier>) {
-    let Some(id) = canonicalise(id_type, raw, junk) else {
-        return;
-    };
-    match id_type {
-        IdType::Phone => {
-            // Only mainland mobiles have the 11-digit national number that
-            // ad platforms hash.
-            if let Some(national) = id
-                .value
-                .strip_prefix("+86")
-                .filter(|n| phone::is_mainland_mobile(n))
-            {
-                push_derived(IdType::PhoneMd5, md5_hex(national), junk, out);
-                push_derived(IdType::PhoneSha256, sha256_hex(national), junk, out);
-            }
-        }
-        IdType::Idfa => push_derived(IdType::IdfaMd5, md5_hex(&id.value), junk, out),
-        IdType::Oaid => push_derived(IdType::OaidMd5, md5_hex(&id.value), junk, out),
-        _ => {}
-    }
-    out.push(id);
+    let mut ids = IdBuffer::default();
+    ids.push_canonical(id_type, raw, junk);
+    out.extend(ids.iter().map(|(t, v)| Identifier::new(t, v)));
 }
 
-fn push_derived(id_type: IdType, value: String, junk: &JunkList, out: &mut Vec<Identifier>) {
-    if !junk.is_junk(id_type, &value) {
-        out.push(Identifier { id_type, value });
+/// Appends the lowercase hex digest of a value to a buffer.
+type HexHash = fn(&[u8], &mut String);
+
+/// One identifier of an [`IdBuffer`]: its type and where its value is in the
+/// buffer's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdSpan {
+    pub id_type: IdType,
+    start: u32,
+    end: u32,
+}
+
+/// An event's identifiers without an allocation per value: every value is
+/// appended to one text buffer, reused from message to message.
+#[derive(Debug, Clone, Default)]
+pub struct IdBuffer {
+    spans: Vec<IdSpan>,
+    text: String,
+}
+
+impl IdBuffer {
+    pub fn clear(&mut self) {
+        self.spans.clear();
+        self.text.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (IdType, &str)> + '_ {
+        self.spans
+            .iter()
+            .map(|s| (s.id_type, &self.text[s.start as usize..s.end as usize]))
+    }
+
+    /// Appends an identifier that is already canonical.
+    pub fn push(&mut self, id_type: IdType, value: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.close(id_type, start);
+    }
+
+    fn close(&mut self, id_type: IdType, start: u32) {
+        let end = self.text.len() as u32;
+        self.spans.push(IdSpan {
+            id_type,
+            start,
+            end,
+        });
+    }
+
+    fn value(&self, s: &IdSpan) -> &str {
+        &self.text[s.start as usize..s.end as usize]
+    }
+
+    /// Appends the canonical form of `raw` and the hashes derived from it,
+    /// as [`canonicalise_into`] does; nothing when `raw` is invalid or junk.
+    pub fn push_canonical(&mut self, id_type: IdType, raw: &str, junk: &JunkList) {
+        let start = self.text.len();
+        if !canonical_value_into(id_type, raw, &mut self.text) {
+            self.text.truncate(start);
+            return;
+        }
+        if junk.is_junk(id_type, &self.text[start..]) {
+            self.text.truncate(start);
+            return;
+        }
+        self.close(id_type, start as u32);
+        let end = self.text.len();
+        // The value to hash is copied out of the buffer the hash goes into.
+        let mut hashed = [0u8; 64];
+        let derive: &[(IdType, HexHash)] = match id_type {
+            IdType::Phone => {
+                // Only mainland mobiles have the 11-digit national number
+                // that ad platforms hash.
+                let Some(national) = self.text[start..end]
+                    .strip_prefix("+86")
+                    .filter(|n| phone::is_mainland_mobile(n))
+                else {
+                    return;
+                };
+                hashed[..national.len()].copy_from_slice(national.as_bytes());
+                self.derive(IdType::PhoneMd5, &hashed[..11], push_md5_hex, junk);
+                self.derive(IdType::PhoneSha256, &hashed[..11], push_sha256_hex, junk);
+                return;
+            }
+            IdType::Idfa => &[(IdType::IdfaMd5, push_md5_hex)],
+            IdType::Oaid => &[(IdType::OaidMd5, push_md5_hex)],
+            _ => return,
+        };
+        let len = end - start;
+        if len > hashed.len() {
+            // Longer than any real device id: hash from a copy.
+            let value = self.text[start..end].to_string();
+            for (t, hash) in derive {
+                self.derive(*t, value.as_bytes(), *hash, junk);
+            }
+            return;
+        }
+        hashed[..len].copy_from_slice(&self.text.as_bytes()[start..end]);
+        for (t, hash) in derive {
+            self.derive(*t, &hashed[..len], *hash, junk);
+        }
+    }
+
+    fn derive(
+        &mut self,
+        id_type: IdType,
+        value: &[u8],
+        hash: fn(&[u8], &mut String),
+        junk: &JunkList,
+    ) {
+        let start = self.text.len();
+        hash(value, &mut self.text);
+        if junk.is_junk(id_type, &self.text[start..]) {
+            self.text.truncate(start);
+        } else {
+            self.close(id_type, start as u32);
+        }
+    }
+
+    /// Sorts by (type, value) and removes duplicates: the canonical order of
+    /// an event's identifiers.
+    pub fn sort_dedup(&mut self) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.sort_unstable_by(|a, b| {
+            a.id_type
+                .cmp(&b.id_type)
+                .then_with(|| self.value(a).cmp(self.value(b)))
+        });
+        spans.dedup_by(|a, b| a.id_type == b.id_type && self.value(a) == self.value(b));
+        self.spans = spans;
     }
 }
 
 /// The canonical form of `raw` for its type, before the junk check; `None`
 /// when the value cannot be an identifier of that type at all.
 pub(crate) fn canonical_value(id_type: IdType, raw: &str) -> Option<String> {
+    let mut out = String::new();
+    canonical_value_into(id_type, raw, &mut out).then_some(out)
+}
+
+/// Appends the canonical form of `raw` to `out`; false (with `out` possibly
+/// holding a partial value the caller truncates) when it is not one.
+fn canonical_value_into(id_type: IdType, raw: &str, out: &mut String) -> bool {
     let v = raw.trim();
     if v.is_empty() {
-        return None;
+        return false;
     }
     match id_type {
-        IdType::Phone => match phone::parse(v)? {
-            Phone::Mainland(national) => Some(format!("+86{national}")),
-            Phone::Other(digits) => Some(format!("+{digits}")),
-        },
+        IdType::Phone => phone::canonical_into(v, out),
         IdType::Email => {
             // Only a shape check: an address without a local part or domain
             // cannot reach anyone and would only merge strangers.
-            let at = v.find('@')?;
+            let Some(at) = v.find('@') else {
+                return false;
+            };
             if at == 0 || at + 1 == v.len() || v.chars().any(char::is_whitespace) {
-                return None;
+                return false;
             }
-            Some(v.to_lowercase())
+            if v.is_ascii() {
+                out.extend(v.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                out.push_str(&v.to_lowercase());
+            }
+            true
         }
-        IdType::PhoneMd5 | IdType::IdfaMd5 | IdType::OaidMd5 | IdType::ImeiMd5 => hex_of_len(v, 32),
-        IdType::PhoneSha256 => hex_of_len(v, 64),
-        IdType::Idfa => Some(v.to_ascii_uppercase()),
-        IdType::Oaid => Some(v.to_ascii_lowercase()),
+        IdType::PhoneMd5 | IdType::IdfaMd5 | IdType::OaidMd5 | IdType::ImeiMd5 => {
+            hex_of_len_into(v, 32, out)
+        }
+        IdType::PhoneSha256 => hex_of_len_into(v, 64, out),
+        IdType::Idfa => {
+            push_ascii_mapped(v, out, u8::to_ascii_uppercase);
+            true
+        }
+        IdType::Oaid => {
+            push_ascii_mapped(v, out, u8::to_ascii_lowercase);
+            true
+        }
         IdType::Openid
         | IdType::Unionid
         | IdType::MemberId
         | IdType::AnonymousId
         | IdType::WecomExternalUserid
-        | IdType::AndroidId => Some(v.to_string()),
+        | IdType::AndroidId => {
+            out.push_str(v);
+            true
+        }
+    }
+}
+
+/// `v` with its ASCII letters mapped (what `to_ascii_uppercase` does), other
+/// characters kept.
+fn push_ascii_mapped(v: &str, out: &mut String, map: fn(&u8) -> u8) {
+    if v.is_ascii() {
+        out.extend(v.bytes().map(|b| char::from(map(&b))));
+    } else {
+        out.extend(v.chars().map(|c| {
+            if c.is_ascii() {
+                char::from(map(&(c as u8)))
+            } else {
+                c
+            }
+        }));
     }
 }
 
 /// Lowercase hex of exactly `len` digits; platforms send some hashes in
 /// uppercase, and anything else is a truncated or mislabelled value.
-fn hex_of_len(v: &str, len: usize) -> Option<String> {
-    (v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit())).then(|| v.to_ascii_lowercase())
+fn hex_of_len_into(v: &str, len: usize, out: &mut String) -> bool {
+    if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    push_ascii_mapped(v, out, u8::to_ascii_lowercase);
+    true
 }
 
 pub(crate) fn md5_hex(s: &str) -> String {
-    lower_hex(&Md5::digest(s.as_bytes()))
+    let mut out = String::with_capacity(32);
+    push_md5_hex(s.as_bytes(), &mut out);
+    out
 }
 
 pub(crate) fn sha256_hex(s: &str) -> String {
-    lower_hex(&Sha256::digest(s.as_bytes()))
+    let mut out = String::with_capacity(64);
+    push_sha256_hex(s.as_bytes(), &mut out);
+    out
+}
+
+fn push_md5_hex(v: &[u8], out: &mut String) {
+    push_lower_hex(&Md5::digest(v), out);
+}
+
+fn push_sha256_hex(v: &[u8], out: &mut String) {
+    push_lower_hex(&Sha256::digest(v), out);
 }
 
 /// Lowercase hex. Hand-written because `hex::encode` goes through a char
 /// iterator and showed up in profiles of the normalisers (every mainland
 /// phone is hashed twice).
-pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+pub(crate) fn push_lower_hex(bytes: &[u8], out: &mut String) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    out.reserve(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
+}
+
+#[cfg(test)]
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    push_lower_hex(bytes, &mut out);
     out
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::error::ModelError;
 use crate::identifier::{self, IdType};
-use crate::phone::{self, Phone};
+use crate::phone;
 
 /// Words systems write instead of leaving a field empty; compared ignoring case.
 const JUNK_WORDS: [&str; 7] = ["null", "none", "unknown", "undefined", "(null)", "0", "-1"];
@@ -133,12 +133,18 @@ fn is_placeholder_phone(v: &str) -> bool {
     if PLACEHOLDER_MOBILES.contains(&digits.as_str()) {
         return true;
     }
-    match phone::parse(v) {
-        Some(Phone::Mainland(n)) | Some(Phone::Other(n)) => {
-            PLACEHOLDER_MOBILES.contains(&n.as_str())
-        }
-        None => false,
+    let mut canonical = String::new();
+    if !phone::canonical_into(v, &mut canonical) {
+        return false;
     }
+    // Mainland mobiles compare on the national number, other numbers on
+    // country code and number, as `phone::classify` splits them.
+    let national = canonical
+        .strip_prefix("+86")
+        .filter(|n| phone::is_mainland_mobile(n))
+        .or_else(|| canonical.strip_prefix('+'))
+        .unwrap_or(&canonical);
+    PLACEHOLDER_MOBILES.contains(&national)
 }
 
 #[cfg(test)]

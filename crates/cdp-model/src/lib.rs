@@ -14,9 +14,9 @@ mod phone;
 pub mod source;
 
 pub use error::ModelError;
-pub use event::{CanonicalEvent, Provenance};
+pub use event::{CanonicalEvent, EventView, Identifiers, Provenance, Scratch};
 pub use identifier::canonicalise;
-pub use identifier::{IdType, Identifier, JunkList};
+pub use identifier::{IdBuffer, IdType, Identifier, JunkList};
 pub use mapping::MappedSource;
 pub use normalise::{Normaliser, Rejection};
 pub use source::{SourceFormat, SourceKind};

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub use rejection::Rejection;
 
-use crate::event::{CanonicalEvent, Provenance};
+use crate::event::{CanonicalEvent, EventView, Provenance, Scratch};
 use crate::identifier::JunkList;
 use crate::source::{SourceFormat, SourceKind};
 
@@ -49,25 +49,44 @@ impl Normaliser {
         &self.junk
     }
 
-    /// Normalises one message of `format` received at `provenance`.
+    /// Normalises one message of `format` received at `provenance` into an
+    /// owned event.
     pub fn normalise(
         &self,
         format: &SourceFormat,
         raw: &[u8],
         provenance: &Provenance,
     ) -> Result<CanonicalEvent, Rejection> {
+        let mut scratch = Scratch::default();
+        self.normalise_view(format, raw, &mut scratch)
+            .map(|view| view.to_event(provenance))
+    }
+
+    /// Normalises one message of `format` into a view that borrows from
+    /// `raw` and `scratch`: no allocation per event in the common case. The
+    /// ingest hot path (files and Kafka alike) appends views to the lake's
+    /// column builders; reuse one `scratch` per thread.
+    pub fn normalise_view<'a>(
+        &self,
+        format: &'a SourceFormat,
+        raw: &'a [u8],
+        scratch: &'a mut Scratch,
+    ) -> Result<EventView<'a>, Rejection> {
         match format {
             SourceFormat::Reference(SourceKind::Online) => {
-                online::normalise(raw, &self.junk, provenance)
+                online::normalise(raw, &self.junk, scratch)
             }
             SourceFormat::Reference(SourceKind::Offline) => {
-                offline::normalise(raw, &self.junk, provenance)
+                offline::normalise(raw, &self.junk, scratch)
             }
-            SourceFormat::Reference(SourceKind::Ad) => ad::normalise(raw, &self.junk, provenance),
+            SourceFormat::Reference(SourceKind::Ad) => ad::normalise(raw, &self.junk, scratch),
             SourceFormat::Reference(SourceKind::Transaction) => {
-                transaction::normalise(raw, &self.junk, provenance)
+                transaction::normalise(raw, &self.junk, scratch)
             }
-            SourceFormat::Mapped(map) => mapped::normalise(map, raw, &self.junk, provenance),
+            SourceFormat::Mapped(map) => {
+                let event = mapped::normalise(map, raw, &self.junk, &Provenance::default())?;
+                Ok(scratch.owned.insert(event).view())
+            }
         }
     }
 }

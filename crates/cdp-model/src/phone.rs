@@ -2,6 +2,7 @@
 //! feeds": `+86 138-0013-8000`, `8613800138000`, `138 0013 8000`).
 
 /// A parsed phone number: the digits only, without any prefix.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Phone {
     /// The 11-digit national number of a mainland mobile.
@@ -21,50 +22,81 @@ pub(crate) fn is_mainland_mobile(digits: &str) -> bool {
 }
 
 /// Parses a trimmed phone number; `None` when it is not one.
+#[cfg(test)]
 pub(crate) fn parse(raw: &str) -> Option<Phone> {
+    let mut digits = [0u8; MAX_TYPED_DIGITS];
+    match classify(raw, &mut digits)? {
+        (true, d) => Some(Phone::Mainland(d.to_string())),
+        (false, d) => Some(Phone::Other(d.to_string())),
+    }
+}
+
+/// Appends the canonical form of a trimmed phone number (`+86` and the
+/// national number for mainland mobiles, `+` and the digits otherwise);
+/// false when it is not a phone number.
+pub(crate) fn canonical_into(raw: &str, out: &mut String) -> bool {
+    let mut digits = [0u8; MAX_TYPED_DIGITS];
+    match classify(raw, &mut digits) {
+        Some((mainland, d)) => {
+            out.push_str(if mainland { "+86" } else { "+" });
+            out.push_str(d);
+            true
+        }
+        None => false,
+    }
+}
+
+/// More digits than any prefix and number together: not a phone number.
+const MAX_TYPED_DIGITS: usize = 32;
+
+/// Whether `raw` is a mainland mobile, and its national number or its
+/// country code and number; the digits live in `buf`.
+fn classify<'b>(raw: &str, buf: &'b mut [u8; MAX_TYPED_DIGITS]) -> Option<(bool, &'b str)> {
     let (explicit_plus, rest) = match raw.strip_prefix('+') {
         Some(rest) => (true, rest),
         None => (false, raw),
     };
-    let mut digits = String::with_capacity(rest.len());
-    for c in rest.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
+    let mut len = 0;
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                *buf.get_mut(len)? = b;
+                len += 1;
+            }
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
             _ => return None,
         }
     }
+    // Only ASCII digits were kept.
+    let digits = std::str::from_utf8(&buf[..len]).ok()?;
     // `00` is the international call prefix from China; after it, or after
     // `+`, the number starts with its country code.
     let international = if explicit_plus {
-        Some(digits.as_str())
+        Some(digits)
     } else {
         digits.strip_prefix("00")
     };
+    let mainland = |national: &'b str| Some((true, national));
     match international {
         Some(intl) => match intl.strip_prefix("86") {
-            Some(national) if is_mainland_mobile(national) => {
-                Some(Phone::Mainland(national.to_string()))
-            }
+            Some(national) if is_mainland_mobile(national) => mainland(national),
             _ => other(intl),
         },
-        None if is_mainland_mobile(&digits) => Some(Phone::Mainland(digits)),
+        None if is_mainland_mobile(digits) => mainland(digits),
         None => match digits.strip_prefix("86") {
-            Some(national) if is_mainland_mobile(national) => {
-                Some(Phone::Mainland(national.to_string()))
-            }
+            Some(national) if is_mainland_mobile(national) => mainland(national),
             // Without a prefix we cannot know the country of a number that
             // is not a mainland mobile; a leading 0 is a domestic trunk
             // prefix, never part of a country code.
-            _ => other(&digits),
+            _ => other(digits),
         },
     }
 }
 
-fn other(digits: &str) -> Option<Phone> {
+fn other(digits: &str) -> Option<(bool, &str)> {
     let ok =
         (OTHER_MIN_DIGITS..=OTHER_MAX_DIGITS).contains(&digits.len()) && !digits.starts_with('0');
-    ok.then(|| Phone::Other(digits.to_string()))
+    ok.then_some((false, digits))
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ pub async fn run(args: BuildArgs, config: &PipelineConfig) -> Result<()> {
         .await
         .context("cdp build failed")?;
     print_report(&report);
-    println!("build {}: {}builds/current.json", report.manifest.build_id, lake.url());
+    println!(
+        "build {}: {}builds/current.json",
+        report.manifest.build_id,
+        lake.url()
+    );
     Ok(())
 }
 

@@ -25,8 +25,17 @@ pub struct Cli {
 pub enum Command {
     /// Normalise sources into the lake: JSONL files (--input) or Kafka (--kafka / --config).
     Ingest(IngestArgs),
-    /// Build the identity graph: identity_map and its companions.
+    /// Replay reference JSONL files into their Kafka topics (demos, tests, benchmarks).
+    Produce(ProduceArgs),
+    /// Build the identity graph: identity_map, resolved_events, merges, conflicts.
     Resolve(LakeArgs),
+    /// Inspect or correct the identity graph: explain, unbind.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Erase a person (right to erasure): their identifiers, events and one_id.
+    Forget(IdentifierArgs),
+    /// Pairwise precision and recall of identity_map against a generated world's truth.
+    Eval(EvalArgs),
     /// Compute profiles, tags and LTV as of the end of a day (UTC).
     Build(BuildArgs),
     /// Load every table into ClickHouse.
@@ -44,6 +53,43 @@ pub struct LakeArgs {
     pub lake: String,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// The one_id of an identifier, its identifiers and why each edge was accepted or refused.
+    Explain(ExplainArgs),
+    /// Detach an identifier from its one_id (a wrong merge), and keep it apart in later runs.
+    Unbind(IdentifierArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdentifierArgs {
+    /// The identifier, TYPE:VALUE (e.g. phone:+8613800138000, member_id:M000123).
+    #[arg(value_name = "TYPE:VALUE")]
+    pub identifier: String,
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub target: IdentifierArgs,
+    /// Print a Graphviz DOT graph instead of text.
+    #[arg(long)]
+    pub dot: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// The `truth/` folder of a world written by `cdp generate`.
+    #[arg(long)]
+    pub truth: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Lake root: a folder or an object-store URL (file://…).
@@ -53,15 +99,28 @@ pub struct IngestArgs {
     /// or a mapped source of --config; plain or .gz JSONL. Repeatable.
     #[arg(long, value_name = "KIND=PATH")]
     pub input: Vec<String>,
-    /// Kafka bootstrap servers: consume the reference topics.
-    #[arg(long)]
+    /// Kafka bootstrap servers: consume the configured topics (default the
+    /// four reference topics) until SIGTERM/SIGINT. Overrides kafka.brokers.
+    #[arg(long, value_name = "BROKERS", conflicts_with = "input")]
     pub kafka: Option<String>,
-    /// Kafka consumer group.
-    #[arg(long, default_value = "cdp-ingest")]
-    pub group: String,
-    /// Exit once no message has arrived for this many seconds.
+    /// Kafka consumer group (default kafka.group, `cdp-ingest`).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Kafka: exit 0 once no message has arrived for this many seconds and
+    /// everything is durable and committed.
     #[arg(long, value_name = "SECS")]
     pub until_idle: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// Kafka bootstrap servers (default kafka.brokers of --config).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// A source file: KIND=PATH (plain or .gz JSONL), produced to KIND's
+    /// topic ([kafka.topics], default cdp.KIND). Repeatable.
+    #[arg(long, value_name = "KIND=PATH", required = true)]
+    pub input: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,13 +143,20 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
     #[arg(long)]
     pub lake: String,
-    /// ClickHouse HTTP URL; user and password from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
+    /// ClickHouse HTTP URL, e.g. http://127.0.0.1:8123; user and password from
+    /// CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
     #[arg(long)]
     pub clickhouse: String,
-    #[arg(long, default_value = "cdp")]
-    pub database: String,
+    /// Database of the analysts' tables (created if missing); default: the
+    /// config's clickhouse.database, `cdp`.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Reload every table and month from the lake, not only what changed.
+    #[arg(long)]
+    pub full_reload: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,10 +169,12 @@ pub struct DemoArgs {
     /// Where to put the world and the lake (default: a new temp folder, kept).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Go through Kafka (not implemented yet).
-    #[arg(long)]
+    /// Go through Kafka at these brokers: produce the world to its topics,
+    /// then ingest it with the consumer group.
+    #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
-    /// Load ClickHouse at this URL (not implemented yet).
+    /// Load the result into ClickHouse at this HTTP URL (database `cdp`,
+    /// credentials from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD).
     #[arg(long)]
     pub clickhouse: Option<String>,
 }

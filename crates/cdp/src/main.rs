@@ -4,11 +4,18 @@
 mod build;
 mod cli;
 mod demo;
+mod eval;
+mod forget;
 mod generate;
+mod identity;
 mod ingest;
+mod load;
 mod logging;
+mod produce;
+mod resolve;
+mod shutdown;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command};
 
@@ -41,13 +48,13 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(args).await,
         Command::Ingest(args) => ingest::run(args, &config).await,
-        Command::Resolve(_) => {
-            bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
-        }
+        Command::Produce(args) => produce::run(args, &config).await,
+        Command::Resolve(args) => resolve::run(args, &config).await,
+        Command::Identity(command) => identity::run(command, &config).await,
+        Command::Forget(args) => forget::run(args, &config).await,
+        Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(args) => build::run(args, &config).await,
-        Command::Load(_) => {
-            bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
-        }
+        Command::Load(args) => load::run(args, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

@@ -27,7 +27,10 @@ async fn the_manifest_lists_each_table_and_older_files_are_deleted() {
         .await
         .unwrap();
     assert_eq!(second.deleted_files, 3, "the first build's files");
-    assert_eq!(second.manifest.tables["identity_map"], ["identity_map/part-r1-0.parquet"]);
+    assert_eq!(
+        second.manifest.tables["identity_map"],
+        ["identity_map/part-r1-0.parquet"]
+    );
     let stored = cdp_jobs::publish::current(&lake).await.unwrap().unwrap();
     assert_eq!(stored, second.manifest);
     for table in ["profiles", "tags", "tag_coverage"] {

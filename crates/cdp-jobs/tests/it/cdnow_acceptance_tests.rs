@@ -52,8 +52,11 @@ async fn cdnow_build(skip_ltv: bool) -> (tempfile::TempDir, Lake, cdp_jobs::Buil
     std::fs::write(&input, cdnow_transactions_jsonl()).unwrap();
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     let config = PipelineConfig::default();
-    let spec = cdp_ingest::InputSpec::parse(&format!("transaction={}", input.display()), &config).unwrap();
-    let report = cdp_ingest::ingest_files(&lake, &config, vec![spec]).await.unwrap();
+    let spec =
+        cdp_ingest::InputSpec::parse(&format!("transaction={}", input.display()), &config).unwrap();
+    let report = cdp_ingest::ingest_files(&lake, &config, vec![spec])
+        .await
+        .unwrap();
     assert!(report.balanced);
     assert_eq!(report.sources[0].accepted, 6919, "{report:?}");
     resolve_by_member_id_for_tests(&lake).await;
@@ -70,11 +73,18 @@ async fn cdnow_build(skip_ltv: bool) -> (tempfile::TempDir, Lake, cdp_jobs::Buil
 #[tokio::test]
 async fn cdnow_customers_and_repeat_purchase_days_match_the_published_counts() {
     let (_dir, lake, report) = cdnow_build(true).await;
-    assert_eq!(report.profiles, 2357, "customers who bought in the calibration period");
+    assert_eq!(
+        report.profiles, 2357,
+        "customers who bought in the calibration period"
+    );
     let profiles = read_table(&lake, "profiles").await;
     let purchase_days = int_column(&profiles, "purchase_days");
     let x: Vec<i64> = purchase_days.iter().map(|d| d - 1).collect();
-    assert_eq!(x.iter().filter(|&&x| x == 0).count(), 1411, "customers with x = 0");
+    assert_eq!(
+        x.iter().filter(|&&x| x == 0).count(),
+        1411,
+        "customers with x = 0"
+    );
     assert_eq!(x.iter().filter(|&&x| x > 0).count(), 946, "repeaters");
     assert_eq!(x.iter().sum::<i64>(), 2457, "Σx");
 }
@@ -82,7 +92,13 @@ async fn cdnow_customers_and_repeat_purchase_days_match_the_published_counts() {
 fn floats(batches: &[RecordBatch], name: &str) -> Vec<f64> {
     batches
         .iter()
-        .flat_map(|b| b.column_by_name(name).unwrap().as_primitive::<Float64Type>().values().to_vec())
+        .flat_map(|b| {
+            b.column_by_name(name)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .values()
+                .to_vec()
+        })
         .collect()
 }
 
@@ -107,7 +123,9 @@ fn bgnbd_expected(p: &BTreeMap<String, f64>, x: f64, t_x: f64, big_t: f64, t: f6
     let (r, alpha, a, b) = (p["r"], p["alpha"], p["a"], p["b"]);
     let z = t / (alpha + big_t + t);
     let head = (a + b + x - 1.0) / (a - 1.0)
-        * (1.0 - ((alpha + big_t) / (alpha + big_t + t)).powf(r + x) * hyp2f1(r + x, b + x, a + b + x - 1.0, z));
+        * (1.0
+            - ((alpha + big_t) / (alpha + big_t + t)).powf(r + x)
+                * hyp2f1(r + x, b + x, a + b + x - 1.0, z));
     let alive = if x > 0.0 {
         1.0 + a / (b + x - 1.0) * ((alpha + big_t) / (alpha + t_x)).powf(r + x)
     } else {
@@ -130,18 +148,31 @@ async fn cdnow_ltv_reproduces_the_published_figures() {
     for b in &model {
         let m = b.column_by_name("model").unwrap().as_string::<i32>();
         let p = b.column_by_name("param").unwrap().as_string::<i32>();
-        let v = b.column_by_name("value").unwrap().as_primitive::<Float64Type>();
-        let l = b.column_by_name("log_likelihood").unwrap().as_primitive::<Float64Type>();
+        let v = b
+            .column_by_name("value")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let l = b
+            .column_by_name("log_likelihood")
+            .unwrap()
+            .as_primitive::<Float64Type>();
         let unit = b.column_by_name("time_unit").unwrap().as_string::<i32>();
         for i in 0..b.num_rows() {
             assert_eq!(unit.value(i), "week");
-            let target = if m.value(i) == "bgnbd" { &mut bgnbd } else { &mut gg };
+            let target = if m.value(i) == "bgnbd" {
+                &mut bgnbd
+            } else {
+                &mut gg
+            };
             target.insert(p.value(i).to_string(), v.value(i));
             ll.insert(m.value(i).to_string(), l.value(i));
         }
     }
     let near = |got: f64, want: f64, tol: f64, what: &str| {
-        assert!((got - want).abs() <= tol, "{what}: {got} vs published {want} ± {tol}");
+        assert!(
+            (got - want).abs() <= tol,
+            "{what}: {got} vs published {want} ± {tol}"
+        );
     };
     near(bgnbd["r"], 0.243, 0.001, "BG/NBD r");
     near(bgnbd["alpha"], 4.414, 0.001, "BG/NBD alpha");
@@ -171,9 +202,18 @@ async fn cdnow_ltv_reproduces_the_published_figures() {
         }
     }
     let i = (0..frequency.len())
-        .find(|&i| frequency[i] == 2.0 && (recency[i] - 30.43).abs() < 0.005 && (age[i] - 38.86).abs() < 0.005)
+        .find(|&i| {
+            frequency[i] == 2.0
+                && (recency[i] - 30.43).abs() < 0.005
+                && (age[i] - 38.86).abs() < 0.005
+        })
         .expect("the customer with x=2, t_x=30.43, T=38.86");
-    near(p_alive[i], 0.7266, 0.0005, "P(alive) of x=2, t_x=30.43, T=38.86");
+    near(
+        p_alive[i],
+        0.7266,
+        0.0005,
+        "P(alive) of x=2, t_x=30.43, T=38.86",
+    );
     near(
         bgnbd_expected(&bgnbd, 2.0, recency[i], age[i], 39.0),
         1.226,
@@ -187,5 +227,10 @@ async fn cdnow_ltv_reproduces_the_published_figures() {
         "expected purchases in 365 days, as the formula gives",
     );
     let mean_spend = spend.iter().sum::<f64>() / spend.len() as f64;
-    near(mean_spend, 35.25, 0.01, "expected average spend, mean over all customers");
+    near(
+        mean_spend,
+        35.25,
+        0.01,
+        "expected average spend, mean over all customers",
+    );
 }

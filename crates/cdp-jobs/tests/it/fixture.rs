@@ -103,7 +103,13 @@ pub fn events() -> Vec<Ev> {
         order(Some(3), "paid", "O3", "2026-03-21T09:00:00Z", Some(10_000)),
         ev(Some(3), "acme_pos", "visit", "2026-03-21T10:00:00Z"),
         // 4: two orders, and O4c whose refund is timed before its payment.
-        order(Some(4), "refunded", "O4c", "2026-03-02T09:00:00Z", Some(3_000)),
+        order(
+            Some(4),
+            "refunded",
+            "O4c",
+            "2026-03-02T09:00:00Z",
+            Some(3_000),
+        ),
         order(Some(4), "paid", "O4a", "2026-03-01T09:00:00Z", Some(5_000)),
         order(Some(4), "paid", "O4c", "2026-03-03T09:00:00Z", Some(3_000)),
         order(Some(4), "paid", "O4b", "2026-03-20T09:00:00Z", Some(7_000)),
@@ -115,7 +121,13 @@ pub fn events() -> Vec<Ev> {
         order(Some(5), "paid", "O5d", "2026-03-10T05:00:00Z", Some(8_000)),
         order(None, "refunded", "O5d", "2026-03-12T05:00:00Z", Some(8_000)),
         order(Some(5), "paid", "O5e", "2026-03-28T05:00:00Z", Some(4_000)),
-        order(Some(5), "refunded", "O5e", "2026-04-03T05:00:00Z", Some(4_000)),
+        order(
+            Some(5),
+            "refunded",
+            "O5e",
+            "2026-04-03T05:00:00Z",
+            Some(4_000),
+        ),
         // 6: one store order, 101 days before the as-of day.
         Ev {
             store_id: Some("SH001"),
@@ -129,7 +141,13 @@ pub fn events() -> Vec<Ev> {
             ..ev(Some(8), "offline", "member_signup", "2026-03-01T03:00:00Z")
         },
         order(Some(8), "paid", "O8", "2026-03-15T03:00:00Z", Some(6_000)),
-        order(Some(8), "refunded", "O8", "2026-03-16T03:00:00Z", Some(6_000)),
+        order(
+            Some(8),
+            "refunded",
+            "O8",
+            "2026-03-16T03:00:00Z",
+            Some(6_000),
+        ),
         // 9: an ad click only.
         ad(9, "C9", "2026-03-30T23:59:59Z"),
         // 10: after the as-of day only.

@@ -47,7 +47,10 @@ async fn profiles_tags_and_coverage_match_the_doc() {
 
 #[test]
 fn ltv_and_ltv_model_match_the_doc() {
-    assert_eq!(documented("ltv_model —"), actual(&cdp_jobs::ltv::model_schema()));
+    assert_eq!(
+        documented("ltv_model —"),
+        actual(&cdp_jobs::ltv::model_schema())
+    );
     // ltv.sql selects every prediction column after five profile columns.
     let ltv: Vec<String> = documented("ltv —").into_iter().map(|(c, _)| c).collect();
     let predictions: Vec<String> = cdp_jobs::ltv::predictions_schema()
@@ -56,6 +59,15 @@ fn ltv_and_ltv_model_match_the_doc() {
         .skip(1)
         .map(|f| f.name().clone())
         .collect();
-    assert_eq!(ltv[..5], ["one_key", "one_id", "historical_net_revenue", "orders", "purchase_days"]);
+    assert_eq!(
+        ltv[..5],
+        [
+            "one_key",
+            "one_id",
+            "historical_net_revenue",
+            "orders",
+            "purchase_days"
+        ]
+    );
     assert_eq!(ltv[5..], predictions[..]);
 }

@@ -14,11 +14,15 @@ use cdp_lake::Lake;
 
 /// A lake holding the hand-computed fixture, built as of its day (profiles
 /// and tags; the LTV models are tested by the CDNOW acceptance test).
-pub async fn fixture_build(config: &PipelineConfig) -> (tempfile::TempDir, Lake, cdp_jobs::BuildReport) {
+pub async fn fixture_build(
+    config: &PipelineConfig,
+) -> (tempfile::TempDir, Lake, cdp_jobs::BuildReport) {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     support::write_resolved_events(&lake, &fixture::events()).await;
-    let report = cdp_jobs::build(&lake, config, &fixture_request()).await.unwrap();
+    let report = cdp_jobs::build(&lake, config, &fixture_request())
+        .await
+        .unwrap();
     (dir, lake, report)
 }
 

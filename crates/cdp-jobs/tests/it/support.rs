@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit};
 
@@ -80,18 +81,21 @@ fn batch(rows: &[&Ev], first_id: usize) -> RecordBatch {
     let ids: Vec<String> = rows
         .iter()
         .enumerate()
-        .map(|(i, e)| e.event_id.clone().unwrap_or_else(|| format!("ev-{}", first_id + i)))
+        .map(|(i, e)| {
+            e.event_id
+                .clone()
+                .unwrap_or_else(|| format!("ev-{}", first_id + i))
+        })
         .collect();
-    let currency: Vec<Option<&str>> = rows
-        .iter()
-        .map(|e| e.amount_fen.map(|_| "CNY"))
-        .collect();
+    let currency: Vec<Option<&str>> = rows.iter().map(|e| e.amount_fen.map(|_| "CNY")).collect();
     RecordBatch::try_new(
         resolved_events_schema(),
         vec![
             Arc::new(StringArray::from_iter_values(ids.iter())),
             Arc::new(StringArray::from_iter_values(rows.iter().map(|e| e.source))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|e| e.event_type))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|e| e.event_type),
+            )),
             Arc::new(
                 TimestampMicrosecondArray::from_iter_values(rows.iter().map(|e| micros(&e.time)))
                     .with_timezone("UTC"),
@@ -120,7 +124,11 @@ fn batch(rows: &[&Ev], first_id: usize) -> RecordBatch {
             s(|e| e.campaign_id.as_deref()),
             s(|e| e.order_id.as_deref()),
             Arc::new(rows.iter().map(|e| e.one_key).collect::<Int64Array>()),
-            Arc::new(rows.iter().map(|e| e.one_key.map(one_id)).collect::<StringArray>()),
+            Arc::new(
+                rows.iter()
+                    .map(|e| e.one_key.map(one_id))
+                    .collect::<StringArray>(),
+            ),
         ],
     )
     .unwrap()
@@ -148,7 +156,10 @@ pub async fn write_resolved_events(lake: &Lake, events: &[Ev]) {
 
 /// Every row of a table of the current build, as read back from its files.
 pub async fn read_table(lake: &Lake, table: &str) -> Vec<RecordBatch> {
-    let manifest = cdp_jobs::publish::current(lake).await.unwrap().expect("a build");
+    let manifest = cdp_jobs::publish::current(lake)
+        .await
+        .unwrap()
+        .expect("a build");
     let mut out = Vec::new();
     for file in &manifest.tables[table] {
         let bytes = lake.get(file).await.unwrap();
@@ -221,8 +232,12 @@ pub async fn resolve_by_member_id_for_tests(lake: &Lake) {
                 .unwrap()
                 .as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
             let text = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-            let (event_id, source, event_type, order_id) =
-                (text("event_id"), text("source"), text("event_type"), text("order_id"));
+            let (event_id, source, event_type, order_id) = (
+                text("event_id"),
+                text("source"),
+                text("event_type"),
+                text("order_id"),
+            );
             for i in 0..b.num_rows() {
                 let list = ids.value(i);
                 let pairs = list.as_struct();

@@ -25,7 +25,11 @@ fn single(group: &BTreeMap<i64, Vec<String>>) -> Vec<(i64, &str)> {
     group
         .iter()
         .map(|(k, tags)| {
-            assert_eq!(tags.len(), 1, "one_key {k} has {tags:?} in an exclusive group");
+            assert_eq!(
+                tags.len(),
+                1,
+                "one_key {k} has {tags:?} in an exclusive group"
+            );
             (*k, tags[0].as_str())
         })
         .collect()
@@ -171,7 +175,10 @@ async fn configured_groups_add_multi_tags_and_replace_builtin_thresholds() {
         .iter()
         .find(|r| r.tag_group == "touchpoints" && r.tag.is_none())
         .unwrap();
-    assert_eq!((multi.kind.as_str(), multi.one_ids, multi.tag_rows), ("multi", 5, 5));
+    assert_eq!(
+        (multi.kind.as_str(), multi.one_ids, multi.tag_rows),
+        ("multi", 5, 5)
+    );
 }
 
 #[tokio::test]

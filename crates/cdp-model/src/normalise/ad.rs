@@ -1,5 +1,7 @@
 //! `cdp.ad`: ad-platform click logs and conversion callbacks (contract §1).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -8,7 +10,7 @@ use super::fields::{optional_text, required_str, Ids};
 use super::json::{self, ObjectWriter, Scalar};
 use super::time;
 use super::Rejection;
-use crate::event::{CanonicalEvent, Provenance};
+use crate::event::{EventView, Identifiers, Scratch};
 use crate::identifier::{IdType, JunkList};
 use crate::source::SourceKind;
 
@@ -50,33 +52,22 @@ struct Ad<'a> {
     phone_sha256: Option<Scalar<'a>>,
 }
 
-pub(crate) fn normalise(
-    raw: &[u8],
+pub(crate) fn normalise<'a>(
+    raw: &'a [u8],
     junk: &JunkList,
-    provenance: &Provenance,
-) -> Result<CanonicalEvent, Rejection> {
+    scratch: &'a mut Scratch,
+) -> Result<EventView<'a>, Rejection> {
     let m: Ad = json::parse_object(json::utf8(raw)?)?;
     let click_id = required_str("click_id", &m.click_id)?;
     let platform = required_str("platform", &m.platform)?;
     let event = required_str("event", &m.event)?;
-    let event_time_us = time::rfc3339("event_time", required_str("event_time", &m.event_time)?)?;
+    let event_time_us = time::rfc3339("event_time", &required_str("event_time", &m.event_time)?)?;
     let ad_cost_e4 = match &m.cost {
         None | Some(Scalar::Null) => None,
         Some(cost) => Some(amount::money("cost", cost, COST_SCALE)?),
     };
 
-    let mut ev = CanonicalEvent::new(
-        click_id.to_string(),
-        SourceKind::Ad.as_str().to_string(),
-        event.to_string(),
-        event_time_us,
-        provenance.clone(),
-    );
-    ev.platform = Some(platform.to_string());
-    ev.campaign_id = optional_text(&m.campaign_id);
-    ev.ad_cost_e4 = ad_cost_e4;
-
-    let mut ids = Ids::new(junk);
+    let mut ids = Ids::new(junk, &mut scratch.ids);
     ids.add(IdType::ImeiMd5, &m.imei_md5);
     ids.add(IdType::Oaid, &m.oaid);
     ids.add(IdType::OaidMd5, &m.oaid_md5);
@@ -84,12 +75,21 @@ pub(crate) fn normalise(
     ids.add(IdType::IdfaMd5, &m.idfa_md5);
     ids.add(IdType::PhoneMd5, &m.phone_md5);
     ids.add(IdType::PhoneSha256, &m.phone_sha256);
-    ev.identifiers = ids.finish();
+    let mut ev = EventView::new(
+        click_id,
+        SourceKind::Ad.as_str(),
+        event,
+        event_time_us,
+        Identifiers::Buffer(ids.finish()),
+    );
+    ev.platform = Some(platform);
+    ev.campaign_id = optional_text(&m.campaign_id);
+    ev.ad_cost_e4 = ad_cost_e4;
 
-    let mut props = ObjectWriter::default();
+    let mut props = ObjectWriter::new(&mut scratch.properties);
     props.raw("adgroup_id", m.adgroup_id);
     props.raw("creative_id", m.creative_id);
-    ev.properties = props.finish();
+    ev.properties = props.finish_str().map(Cow::Borrowed);
     Ok(ev)
 }
 

@@ -232,13 +232,19 @@ pub(crate) fn compact(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Builds the `properties` JSON object of an event from raw JSON values.
-#[derive(Default)]
-pub(crate) struct ObjectWriter {
-    buf: String,
+/// Builds the `properties` JSON object of an event from raw JSON values, in
+/// a buffer the caller reuses.
+pub(crate) struct ObjectWriter<'b> {
+    buf: &'b mut String,
 }
 
-impl ObjectWriter {
+impl<'b> ObjectWriter<'b> {
+    /// Starts an object in `buf`, which is cleared.
+    pub(crate) fn new(buf: &'b mut String) -> Self {
+        buf.clear();
+        Self { buf }
+    }
+
     /// Adds `key` with a JSON value taken from the message (kept as sent,
     /// whitespace removed); `null` values are left out.
     pub(crate) fn raw(&mut self, key: &str, value: Option<&RawValue>) {
@@ -253,7 +259,7 @@ impl ObjectWriter {
     /// Adds `key` with a string value.
     pub(crate) fn string(&mut self, key: &str, value: &str) {
         self.key(key);
-        push_json_string(&mut self.buf, value);
+        push_json_string(self.buf, value);
     }
 
     /// Adds `key` with an already serialised JSON value.
@@ -264,23 +270,60 @@ impl ObjectWriter {
 
     fn key(&mut self, key: &str) {
         self.buf.push(if self.buf.is_empty() { '{' } else { ',' });
-        push_json_string(&mut self.buf, key);
+        push_json_string(self.buf, key);
         self.buf.push(':');
     }
 
-    /// The object, or `None` when no key was added.
-    pub(crate) fn finish(mut self) -> Option<String> {
+    /// Closes the object; false (and the buffer empty) when no key was added.
+    pub(crate) fn finish(self) -> bool {
         if self.buf.is_empty() {
-            return None;
+            return false;
         }
         self.buf.push('}');
-        Some(self.buf)
+        true
+    }
+
+    /// The finished object in its buffer, or `None` when no key was added.
+    pub(crate) fn finish_str(self) -> Option<&'b str> {
+        let buf = self.buf;
+        if buf.is_empty() {
+            return None;
+        }
+        buf.push('}');
+        let buf: &'b String = buf;
+        Some(buf.as_str())
     }
 }
 
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` does.
 pub(crate) fn push_json_string(buf: &mut String, s: &str) {
-    // Serialising a &str into JSON cannot fail.
-    buf.push_str(&serde_json::to_string(s).unwrap_or_default());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        buf.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            buf.push_str("\\u00");
+            buf.push(char::from(HEX[usize::from(b >> 4)]));
+            buf.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            buf.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    buf.push_str(&s[plain..]);
+    buf.push('"');
 }
 
 #[cfg(test)]
@@ -340,12 +383,29 @@ mod tests {
     }
 
     #[test]
+    fn json_strings_are_escaped_as_serde_json_does() {
+        for s in [
+            "",
+            "plain",
+            "q\"b\\n\nr\rt\tb\u{8}f\u{c}",
+            "\u{1}\u{1f}\u{7f}/é时",
+            "end\"",
+        ] {
+            let mut buf = String::new();
+            push_json_string(&mut buf, s);
+            assert_eq!(buf, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
     fn object_writer_skips_nulls_and_escapes() {
-        let mut w = ObjectWriter::default();
+        let mut buf = String::from("left over");
+        let mut w = ObjectWriter::new(&mut buf);
         let raw: Box<RawValue> = serde_json::from_str("null").unwrap();
         w.raw("n", Some(&raw));
-        assert_eq!(ObjectWriter::default().finish(), None);
+        let mut empty = String::new();
+        assert_eq!(ObjectWriter::new(&mut empty).finish_str(), None);
         w.string("k\"", "v\n");
-        assert_eq!(w.finish().as_deref(), Some(r#"{"k\"":"v\n"}"#));
+        assert_eq!(w.finish_str(), Some(r#"{"k\"":"v\n"}"#));
     }
 }

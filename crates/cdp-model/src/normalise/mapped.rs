@@ -13,7 +13,7 @@ use super::json::{self, ObjectWriter, Scalar};
 use super::time::{self, EpochUnit};
 use super::{amount, transaction, Rejection};
 use crate::event::{CanonicalEvent, Provenance};
-use crate::identifier::JunkList;
+use crate::identifier::{IdBuffer, Identifier, JunkList};
 use crate::mapping::{AmountUnit, FieldSource, FieldSpec, MappedSource, TimeFormat};
 use crate::source::SourceKind;
 
@@ -95,7 +95,7 @@ pub(crate) fn normalise(
 
     let opt = |spec: &Option<FieldSpec>| -> Option<String> {
         match spec.as_ref()?.source()? {
-            FieldSource::Path(p) => optional_text(&field(p)),
+            FieldSource::Path(p) => optional_text(&field(p)).map(Cow::into_owned),
             FieldSource::Constant(v) => Some(v.to_string()),
         }
     };
@@ -110,7 +110,8 @@ pub(crate) fn normalise(
     ev.campaign_id = opt(&map.campaign_id);
     ev.order_id = opt(&map.order_id);
 
-    let mut ids = Ids::new(junk);
+    let mut id_buffer = IdBuffer::default();
+    let mut ids = Ids::new(junk, &mut id_buffer);
     for (id_type, paths) in &map.identifiers {
         for path in paths.paths() {
             match lookup(&root, path) {
@@ -124,15 +125,20 @@ pub(crate) fn normalise(
             }
         }
     }
-    ev.identifiers = ids.finish();
+    ev.identifiers = ids
+        .finish()
+        .iter()
+        .map(|(t, v)| Identifier::new(t, v))
+        .collect();
 
-    let mut props = ObjectWriter::default();
+    let mut props_text = String::new();
+    let mut props = ObjectWriter::new(&mut props_text);
     for path in &map.properties {
         if let Some(v) = lookup(&root, path).filter(|v| !v.is_null()) {
             props.json(path, &v.to_string());
         }
     }
-    ev.properties = props.finish();
+    ev.properties = props.finish().then_some(props_text);
     Ok(ev)
 }
 

@@ -9,7 +9,7 @@ use super::fields::{optional_text, required_text, Ids};
 use super::json::{self, Scalar};
 use super::time;
 use super::Rejection;
-use crate::event::{CanonicalEvent, Provenance};
+use crate::event::{EventView, Identifiers, Scratch};
 use crate::identifier::{IdType, JunkList};
 use crate::source::SourceKind;
 
@@ -37,11 +37,11 @@ struct Offline<'a> {
     unionid: Option<Scalar<'a>>,
 }
 
-pub(crate) fn normalise(
-    raw: &[u8],
+pub(crate) fn normalise<'a>(
+    raw: &'a [u8],
     junk: &JunkList,
-    provenance: &Provenance,
-) -> Result<CanonicalEvent, Rejection> {
+    scratch: &'a mut Scratch,
+) -> Result<EventView<'a>, Rejection> {
     let m: Offline = json::parse_object(json::utf8(raw)?)?;
     let record_id = required_text("record_id", &m.record_id)?;
     let store_id = required_text("store_id", &m.store_id)?;
@@ -49,22 +49,20 @@ pub(crate) fn normalise(
     let occurred_at = required_text("occurred_at", &m.occurred_at)?;
     let event_time_us = time::shanghai_local("occurred_at", &occurred_at)?;
 
-    let mut ev = CanonicalEvent::new(
-        record_id.into_owned(),
-        SourceKind::Offline.as_str().to_string(),
-        action.into_owned(),
-        event_time_us,
-        provenance.clone(),
-    );
-    ev.store_id = Some(store_id.into_owned());
-    ev.guide_id = optional_text(&m.guide_id);
-
-    let mut ids = Ids::new(junk);
+    let mut ids = Ids::new(junk, &mut scratch.ids);
     ids.add(IdType::MemberId, &m.member_card);
     ids.add(IdType::Phone, &m.mobile);
     ids.add(IdType::WecomExternalUserid, &m.wecom_external_userid);
     ids.add(IdType::Unionid, &m.unionid);
-    ev.identifiers = ids.finish();
+    let mut ev = EventView::new(
+        record_id,
+        SourceKind::Offline.as_str(),
+        action,
+        event_time_us,
+        Identifiers::Buffer(ids.finish()),
+    );
+    ev.store_id = Some(store_id);
+    ev.guide_id = optional_text(&m.guide_id);
     Ok(ev)
 }
 

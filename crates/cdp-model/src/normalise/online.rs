@@ -1,5 +1,7 @@
 //! `cdp.online`: the tracking SDK of mini-program, app and H5 (contract §1).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
@@ -8,7 +10,7 @@ use super::fields::{optional_text, required_str, Ids};
 use super::json::{self, Lenient, ObjectWriter, Scalar};
 use super::time::{self, EpochUnit};
 use super::Rejection;
-use crate::event::{CanonicalEvent, Provenance};
+use crate::event::{EventView, Identifiers, Scratch};
 use crate::identifier::{IdType, JunkList};
 use crate::source::SourceKind;
 
@@ -75,28 +77,28 @@ struct Context<'a> {
 /// distinct messages never collide in practice.
 const DERIVED_ID_HEX: usize = 32;
 
-pub(crate) fn normalise(
-    raw: &[u8],
+pub(crate) fn normalise<'a>(
+    raw: &'a [u8],
     junk: &JunkList,
-    provenance: &Provenance,
-) -> Result<CanonicalEvent, Rejection> {
+    scratch: &'a mut Scratch,
+) -> Result<EventView<'a>, Rejection> {
     let text = json::utf8(raw)?;
     let m: Online = json::parse_object(text)?;
     let event_type = required_str("event", &m.event)?;
     let ts = m.ts.as_ref().ok_or_else(|| Rejection::missing("ts"))?;
     let event_time_us = time::epoch("ts", ts, EpochUnit::Auto)?;
-    let event_id = optional_text(&m.event_id).unwrap_or_else(|| derived_event_id(raw));
+    let Scratch {
+        ids: id_buffer,
+        event_id: id_text,
+        properties: props_text,
+        ..
+    } = scratch;
+    let event_id = match optional_text(&m.event_id) {
+        Some(id) => id,
+        None => Cow::Borrowed(derived_event_id(raw, id_text)),
+    };
 
-    let mut ev = CanonicalEvent::new(
-        event_id,
-        SourceKind::Online.as_str().to_string(),
-        event_type.to_string(),
-        event_time_us,
-        provenance.clone(),
-    );
-    ev.platform = optional_text(&m.platform);
-
-    let mut ids = Ids::new(junk);
+    let mut ids = Ids::new(junk, id_buffer);
     ids.add(IdType::AnonymousId, &m.anonymous_id);
     if let Some(u) = &m.user.0 {
         ids.add(IdType::Openid, &u.openid);
@@ -110,7 +112,14 @@ pub(crate) fn normalise(
         ids.add(IdType::Oaid, &d.oaid);
         ids.add(IdType::AndroidId, &d.android_id);
     }
-    ev.identifiers = ids.finish();
+    let mut ev = EventView::new(
+        event_id,
+        SourceKind::Online.as_str(),
+        event_type,
+        event_time_us,
+        Identifiers::Buffer(ids.finish()),
+    );
+    ev.platform = optional_text(&m.platform);
 
     let mut page = None;
     if let Some(c) = &m.context.0 {
@@ -119,52 +128,58 @@ pub(crate) fn normalise(
         ev.utm_campaign = optional_text(&c.utm_campaign);
         page = optional_text(&c.page);
     }
-    ev.properties = properties(m.properties, page.as_deref());
+    ev.properties = properties(m.properties, page.as_deref(), props_text);
     Ok(ev)
 }
 
 /// Old SDKs send no `event_id`: the id is derived from the message bytes, so
 /// a redelivery of the same message gets the same id and is deduplicated.
-fn derived_event_id(raw: &[u8]) -> String {
+fn derived_event_id<'s>(raw: &[u8], id: &'s mut String) -> &'s str {
     let digest = Sha256::digest(raw.trim_ascii());
-    let mut id = String::with_capacity(8 + DERIVED_ID_HEX);
+    id.clear();
     id.push_str("derived-");
-    id.push_str(&crate::identifier::lower_hex(&digest[..DERIVED_ID_HEX / 2]));
+    crate::identifier::push_lower_hex(&digest[..DERIVED_ID_HEX / 2], id);
     id
 }
 
 /// `properties` as compact JSON text, with `context.page` added as `page`
 /// (the page is what page views are about, and the event has no column for
-/// it). The SDK's own `page` property, if any, wins.
-fn properties(props: Option<&RawValue>, page: Option<&str>) -> Option<String> {
+/// it). The SDK's own `page` property, if any, wins. Built in `out` when it
+/// is not the message's own text.
+fn properties<'a>(
+    props: Option<&'a RawValue>,
+    page: Option<&str>,
+    out: &'a mut String,
+) -> Option<Cow<'a, str>> {
     let props = props
         .map(|p| json::compact(p.get()))
         .filter(|p| p != "null");
     let Some(page) = page else {
-        return props.map(|p| p.into_owned());
+        return props;
     };
+    out.clear();
     match props {
         None => {
-            let mut w = ObjectWriter::default();
+            let mut w = ObjectWriter::new(out);
             w.string("page", page);
-            w.finish()
+            return w.finish_str().map(Cow::Borrowed);
         }
         // A substring test, not a parse: a nested key named `page` also
         // keeps the page out, which loses nothing the SDK did not send.
         Some(p) if p.starts_with('{') && !p.contains("\"page\":") => {
             let inner = &p[1..p.len() - 1];
-            let mut out = String::with_capacity(p.len() + page.len() + 12);
             out.push_str("{\"page\":");
-            json::push_json_string(&mut out, page);
+            json::push_json_string(out, page);
             if !inner.is_empty() {
                 out.push(',');
                 out.push_str(inner);
             }
             out.push('}');
-            Some(out)
         }
-        Some(p) => Some(p.into_owned()),
+        Some(p) => return Some(p),
     }
+    let out: &'a String = out;
+    Some(Cow::Borrowed(out.as_str()))
 }
 
 #[cfg(test)]

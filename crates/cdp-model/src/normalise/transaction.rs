@@ -1,6 +1,8 @@
 //! `cdp.transaction`: the order system (contract §1). One order arrives once
 //! per status change, so the event is the pair `(order_id, status)`.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -9,7 +11,7 @@ use super::fields::{optional_text, required_str, Ids};
 use super::json::{self, Lenient, ObjectWriter, Scalar};
 use super::time;
 use super::Rejection;
-use crate::event::{CanonicalEvent, Provenance};
+use crate::event::{EventView, Identifiers, Scratch};
 use crate::identifier::{IdType, JunkList};
 use crate::source::SourceKind;
 
@@ -76,15 +78,15 @@ pub(crate) fn status(field: &str, value: &str) -> Result<&'static str, Rejection
         })
 }
 
-pub(crate) fn normalise(
-    raw: &[u8],
+pub(crate) fn normalise<'a>(
+    raw: &'a [u8],
     junk: &JunkList,
-    provenance: &Provenance,
-) -> Result<CanonicalEvent, Rejection> {
+    scratch: &'a mut Scratch,
+) -> Result<EventView<'a>, Rejection> {
     let m: Transaction = json::parse_object(json::utf8(raw)?)?;
     let order_id = required_str("order_id", &m.order_id)?;
-    let status = status("status", required_str("status", &m.status)?)?;
-    let updated_at = time::rfc3339("updated_at", required_str("updated_at", &m.updated_at)?)?;
+    let status = status("status", &required_str("status", &m.status)?)?;
+    let updated_at = time::rfc3339("updated_at", &required_str("updated_at", &m.updated_at)?)?;
     let paid_at = match &m.paid_at {
         None | Some(Scalar::Null) => None,
         Some(Scalar::Str(s)) if s.trim().is_empty() => None,
@@ -97,8 +99,6 @@ pub(crate) fn normalise(
             ))
         }
     };
-    // A payment happened when it was paid; a refund or cancellation when
-    // the order system recorded it.
     let event_time_us = match (status, paid_at) {
         ("paid", Some(t)) => t,
         _ => updated_at,
@@ -114,23 +114,17 @@ pub(crate) fn normalise(
         Some(total) => Some(amount::money("total_amount", total, 2)?),
     };
 
-    let mut ev = CanonicalEvent::new(
-        format!("{order_id}:{status}"),
-        SourceKind::Transaction.as_str().to_string(),
-        status.to_string(),
-        event_time_us,
-        provenance.clone(),
-    );
-    ev.order_id = Some(order_id.to_string());
-    ev.amount_fen = amount_fen;
-    ev.currency = Some(
-        optional_text(&m.currency)
-            .map_or_else(|| DEFAULT_CURRENCY.to_string(), |c| c.to_ascii_uppercase()),
-    );
-    ev.channel = optional_text(&m.channel);
-    ev.store_id = optional_text(&m.store_id);
-
-    let mut ids = Ids::new(junk);
+    let Scratch {
+        ids: id_buffer,
+        event_id,
+        properties,
+        ..
+    } = scratch;
+    event_id.clear();
+    event_id.push_str(&order_id);
+    event_id.push(':');
+    event_id.push_str(status);
+    let mut ids = Ids::new(junk, id_buffer);
     if let Some(b) = &m.buyer.0 {
         ids.add(IdType::Phone, &b.phone);
         ids.add(IdType::MemberId, &b.member_id);
@@ -138,16 +132,32 @@ pub(crate) fn normalise(
         ids.add(IdType::Openid, &b.openid);
         ids.add(IdType::Email, &b.email);
     }
-    ev.identifiers = ids.finish();
+    let event_id: &'a String = event_id;
+    let mut ev = EventView::new(
+        Cow::Borrowed(event_id.as_str()),
+        SourceKind::Transaction.as_str(),
+        Cow::Borrowed(status),
+        event_time_us,
+        Identifiers::Buffer(ids.finish()),
+    );
+    ev.order_id = Some(order_id);
+    ev.amount_fen = amount_fen;
+    ev.currency = Some(match optional_text(&m.currency) {
+        None => Cow::Borrowed(DEFAULT_CURRENCY),
+        Some(c) if c.bytes().any(|b| b.is_ascii_lowercase()) => Cow::Owned(c.to_ascii_uppercase()),
+        Some(c) => c,
+    });
+    ev.channel = optional_text(&m.channel);
+    ev.store_id = optional_text(&m.store_id);
 
-    let mut props = ObjectWriter::default();
+    let mut props = ObjectWriter::new(properties);
     props.raw("items", m.items);
     props.raw("discount_amount", m.discount_amount);
     props.raw("coupon_code", m.coupon_code);
     if let Some(Scalar::Str(p)) = &m.paid_at {
         props.string("paid_at", p);
     }
-    ev.properties = props.finish();
+    ev.properties = props.finish_str().map(Cow::Borrowed);
     Ok(ev)
 }
 

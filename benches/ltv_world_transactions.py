@@ -14,7 +14,7 @@ Usage: ltv_world_transactions.py CDP LAKE AS_OF OUT_CSV
 """
 import os, subprocess, sys, time
 
-import duckdb
+import cdp_duckdb
 
 cdp, lake, as_of, out_csv = sys.argv[1:5]
 sql_dir = os.path.join(os.path.dirname(os.path.abspath(out_csv)), "emitted-sql-ltv")
@@ -29,13 +29,7 @@ print(f"cdp build with LTV, 2 threads: {elapsed:.2f} s wall")
 print(res.stdout.strip())
 
 read = lambda name: open(os.path.join(sql_dir, name)).read()
-con = duckdb.connect()
-con.execute("SET TimeZone = 'UTC'")
-con.execute("CREATE MACRO utc_day(t) AS CAST(floor(epoch_us(t) / 86400000000) AS INTEGER)")
-con.execute(
-    "CREATE VIEW resolved_events AS SELECT * FROM read_parquet("
-    f"'{lake}/resolved_events/*/*/*.parquet', hive_partitioning = false, union_by_name = true)"
-)
+con = cdp_duckdb.connect(lake)
 con.execute("CREATE VIEW orders AS " + read("orders.sql"))
 con.execute(
     "COPY (SELECT one_key AS customer_id, strftime(DATE '1970-01-01' + day, '%Y-%m-%d') AS date, "

@@ -71,20 +71,26 @@ pub fn fit_and_predict(
         ..LtvOptions::default()
     };
     let run = cdp_ltv::fit_and_predict(&mut purchases, as_of_day, &options)?;
-    let bgnbd = run.bgnbd.params().map(|(param, value)| ModelParam {
-        model: "bgnbd",
-        param,
-        value,
-        log_likelihood: run.bgnbd.log_likelihood,
-        customers: run.bgnbd.customers as u64,
-    });
-    let gamma_gamma = run.gamma_gamma.params().map(|(param, value)| ModelParam {
-        model: "gamma_gamma",
-        param,
-        value,
-        log_likelihood: run.gamma_gamma.log_likelihood,
-        customers: run.gamma_gamma.customers as u64,
-    });
+    let rows = |model: &'static str, params: &[(&'static str, f64)], ll: f64, n: usize| {
+        params
+            .iter()
+            .map(|&(param, value)| ModelParam {
+                model,
+                param,
+                value,
+                log_likelihood: ll,
+                customers: n as u64,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (bg, gg) = (&run.bgnbd, &run.gamma_gamma);
+    let mut params = rows("bgnbd", &bg.params(), bg.log_likelihood, bg.customers);
+    params.extend(rows(
+        "gamma_gamma",
+        &gg.params(),
+        gg.log_likelihood,
+        gg.customers,
+    ));
     let customers = run
         .summaries
         .customers
@@ -102,8 +108,5 @@ pub fn fit_and_predict(
             churn_risk: p.churn_risk.as_str(),
         })
         .collect();
-    Ok(ModelOutput {
-        params: bgnbd.into_iter().chain(gamma_gamma).collect(),
-        customers,
-    })
+    Ok(ModelOutput { params, customers })
 }

@@ -102,6 +102,7 @@ impl World {
             seed,
             ..Default::default()
         };
+        let last_day = world.start_date + chrono::Days::new(u64::from(world.days));
         let out = world_dir.clone();
         tokio::task::spawn_blocking(move || cdp_generate::generate(&world, &out))
             .await
@@ -116,10 +117,7 @@ impl World {
         .await
         .expect("ingest");
         assert!(report.balanced);
-        Self {
-            dir,
-            last_day: world.start_date + chrono::Days::new(u64::from(world.days)),
-        }
+        Self { dir, last_day }
     }
 
     /// Ingested, resolved by the identity stage and built (profiles, tags,

@@ -6,7 +6,7 @@
 CREATE TABLE IF NOT EXISTS ltv_model
 (
     model String COMMENT 'bgnbd or gamma_gamma',
-    param String COMMENT 'parameter name: r, alpha, a, b (bgnbd); p, q, v (gamma_gamma)',
+    param String COMMENT 'parameter name: r, alpha, a, b (bgnbd); p, q, gamma (gamma_gamma)',
     value Float64 COMMENT 'fitted value of the parameter',
     log_likelihood Float64 COMMENT 'log-likelihood of the model at the fitted parameters',
     customers Int64 COMMENT 'customers the model was fitted on',

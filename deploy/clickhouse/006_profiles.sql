@@ -1,13 +1,9 @@
 -- 006: profiles — one row per person as of the build's as-of day.
 -- Lake: profiles/*.parquet, listed by builds/current.json (`cdp build`).
 -- Loaded whole and swapped in.
---
--- PROVISIONAL: `cdp build` (issue 6) has not landed; the columns below are
--- the best guess from the issue and the jobs branch's profiles.sql. When it
--- lands, make this file match schemas/lake_tables.md "profiles" (names and
--- nullability; the loader matches lake columns by name and refuses a
--- missing one by name) before any real database has applied it; after
--- that, change it with a new numbered migration.
+-- Columns as schemas/lake_tables.md "profiles" (pipelines/sql/profiles.sql);
+-- the loader matches lake columns by name and refuses a missing one by name.
+-- Change with a new numbered migration, never by editing this one.
 
 CREATE TABLE IF NOT EXISTS profiles
 (

@@ -3,10 +3,7 @@
 -- every person exactly one tag; multi-valued groups any number.
 -- Lake: tags/*.parquet, listed by builds/current.json. Loaded whole and
 -- swapped in.
---
--- PROVISIONAL: `cdp build` (issue 6) has not landed. The columns (one_key,
--- one_id, tag_group, tag) are those the task names; the group names used by
--- the queries (lifecycle, rfm) are a guess from issue 6.
+-- Built-in groups: pipelines/builtin_tags.toml (lifecycle, rfm, value_tier).
 
 CREATE TABLE IF NOT EXISTS tags
 (

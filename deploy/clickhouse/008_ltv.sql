@@ -2,9 +2,7 @@
 -- order by the as-of day): historical and predicted (BG/NBD + Gamma-Gamma).
 -- Lake: ltv/*.parquet, listed by builds/current.json. Loaded whole and
 -- swapped in.
---
--- PROVISIONAL: `cdp build` (issue 6) has not landed; the columns are the best
--- guess from the issue and the jobs branch's ltv.sql. Adjust as 006 says.
+-- Columns as schemas/lake_tables.md "ltv" (pipelines/sql/ltv.sql).
 
 CREATE TABLE IF NOT EXISTS ltv
 (

@@ -63,7 +63,6 @@ pub struct LoadReport {
 #[derive(Debug, Clone)]
 pub struct TableReport {
     pub table: String,
-    pub provisional: bool,
     pub outcome: Outcome,
     /// Lake files read by this load.
     pub files_loaded: usize,
@@ -114,18 +113,13 @@ impl LoadReport {
                 }
             };
             out.push_str(&format!(
-                "{:<16} {:>12} {:>12} {:>7} {:>9.1}  {}{}\n",
+                "{:<16} {:>12} {:>12} {:>7} {:>9.1}  {}\n",
                 t.table,
                 t.rows_loaded,
                 t.rows_in_table,
                 t.files_loaded,
                 t.elapsed_ms as f64 / 1e3,
                 outcome,
-                if t.provisional {
-                    " (provisional columns)"
-                } else {
-                    ""
-                }
             ));
         }
         out
@@ -195,7 +189,6 @@ async fn load_table(
     let started = Instant::now();
     let mut report = TableReport {
         table: spec.name.to_string(),
-        provisional: spec.provisional,
         outcome: Outcome::Unchanged,
         files_loaded: 0,
         rows_loaded: 0,

@@ -68,9 +68,6 @@ pub struct TableSpec {
     pub migration: &'static str,
     pub listing: Listing,
     pub mode: LoadMode,
-    /// Columns guessed before the stage that writes it landed (issue 6):
-    /// see the migration's header for what to adjust.
-    pub provisional: bool,
 }
 
 /// Every table `cdp load` loads, in load order (people before facts).
@@ -80,49 +77,42 @@ pub const TABLES: &[TableSpec] = &[
         migration: "003_identity_map.sql",
         listing: Listing::Identity,
         mode: LoadMode::Swap,
-        provisional: false,
     },
     TableSpec {
         name: "identity_merges",
         migration: "004_identity_merges.sql",
         listing: Listing::Identity,
         mode: LoadMode::Swap,
-        provisional: false,
     },
     TableSpec {
         name: "resolved_events",
         migration: "002_resolved_events.sql",
         listing: Listing::Identity,
         mode: LoadMode::ByMonth,
-        provisional: false,
     },
     TableSpec {
         name: "ltv_model",
         migration: "005_ltv_model.sql",
         listing: Listing::Build,
         mode: LoadMode::Swap,
-        provisional: false,
     },
     TableSpec {
         name: "profiles",
         migration: "006_profiles.sql",
         listing: Listing::Build,
         mode: LoadMode::Swap,
-        provisional: true,
     },
     TableSpec {
         name: "tags",
         migration: "007_tags.sql",
         listing: Listing::Build,
         mode: LoadMode::Swap,
-        provisional: true,
     },
     TableSpec {
         name: "ltv",
         migration: "008_ltv.sql",
         listing: Listing::Build,
         mode: LoadMode::Swap,
-        provisional: true,
     },
 ];
 
@@ -192,12 +182,6 @@ mod tests {
                 t.name
             );
             assert!(m.sql.contains(LOAD_VERSION_COLUMN), "{}", m.name);
-            assert_eq!(
-                t.provisional,
-                m.sql.contains("PROVISIONAL"),
-                "{}: provisional flag and migration header disagree",
-                t.name
-            );
         }
     }
 

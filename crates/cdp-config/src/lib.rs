@@ -11,21 +11,25 @@
 //! (its own module), so that one file can hold every stage's settings and an
 //! unknown key anywhere is refused by name.
 
+pub mod build;
 pub mod clickhouse;
 pub mod error;
 pub mod identity;
 pub mod kafka;
 pub mod layered;
+pub mod tags;
 
 use std::path::Path;
 
 use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
+pub use build::BuildConfig;
 pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
 pub use identity::IdentityConfig;
 pub use kafka::{KafkaConfig, RollConfig};
+pub use tags::{TagGroup, TagGroupKind, TagRule};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +49,12 @@ pub struct PipelineConfig {
     /// The identity graph's rules (`cdp resolve`).
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// `cdp build`: tag thresholds, LTV discount rate, output sizes.
+    #[serde(default)]
+    pub build: BuildConfig,
+    /// Tag groups added to (or replacing) the built-in ones.
+    #[serde(default)]
+    pub tag_group: Vec<TagGroup>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -130,6 +140,8 @@ impl PipelineConfig {
         }
         self.kafka
             .validate(|source| self.format(source).is_some())?;
+        self.build.validate()?;
+        tags::validate_tag_groups(&self.tag_group)?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {
@@ -163,6 +175,12 @@ impl PipelineConfig {
             field: "junk.extra".into(),
             reason: e.to_string(),
         })
+    }
+
+    /// The tag groups `cdp build` computes: the built-ins (replaced by a
+    /// configured group of the same name), then the configured ones.
+    pub fn tag_groups(&self) -> Vec<TagGroup> {
+        tags::effective_tag_groups(&self.tag_group)
     }
 
     /// The format of a source name: a reference source or a mapped one.

@@ -133,6 +133,12 @@ pub struct BuildArgs {
     /// Time unit of the LTV models.
     #[arg(long, value_parser = ["day", "week"], default_value = "day")]
     pub ltv_time_unit: String,
+    /// Build profiles and tags only, without the ltv and ltv_model tables.
+    #[arg(long)]
+    pub skip_ltv: bool,
+    /// Also write the SQL that ran, parameters filled in, into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub emit_sql: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

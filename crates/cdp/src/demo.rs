@@ -38,6 +38,7 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
         seed: args.seed,
         ..Default::default()
     };
+    let last_day = world_last_day(&world);
     let generated = {
         let dir = world_dir.clone();
         tokio::task::spawn_blocking(move || cdp_generate::generate(&world, &dir))
@@ -89,7 +90,7 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
         .context("evaluating identities against the world's truth")?;
     print!("{}", indent(&quality.to_string()));
     println!();
-    println!("4. build: not implemented yet");
+    build_step(&lake, config, last_day).await?;
     if let Some(url) = &args.clickhouse {
         let report = crate::load::load_lake(
             lake_dir.to_str().context("lake path is not UTF-8")?,
@@ -117,6 +118,45 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
             PathBuf::from(&lake_dir).join(table).display()
         );
     }
+    Ok(())
+}
+
+/// The last local day of the generated world's activity: the demo builds as
+/// of it.
+fn world_last_day(world: &cdp_generate::WorldConfig) -> chrono::NaiveDate {
+    world.start_date + chrono::Days::new(u64::from(world.days))
+}
+
+/// Step 4, after ingest and resolve: profiles, tags and LTV as of `as_of`;
+/// prints the tag coverage and the LTV summary.
+async fn build_step(
+    lake: &cdp_lake::Lake,
+    config: &PipelineConfig,
+    as_of: chrono::NaiveDate,
+) -> Result<()> {
+    let request = cdp_jobs::BuildRequest {
+        as_of,
+        ltv_time_unit: cdp_ltv::TimeUnit::Day,
+        skip_ltv: false,
+        emit_sql: None,
+    };
+    let started = std::time::Instant::now();
+    let report = cdp_jobs::build(lake, config, &request)
+        .await
+        .context("cdp build failed")?;
+    println!(
+        "4. built profiles, tags and LTV in {:.1}s:",
+        started.elapsed().as_secs_f64()
+    );
+    let mut text = String::new();
+    text.push_str(&format!(
+        "{} profiles, {} tags as of {}\ntag coverage:\n",
+        report.profiles, report.tags, report.manifest.as_of
+    ));
+    text.push_str(&report.coverage_table());
+    text.push_str("ltv:\n");
+    text.push_str(&report.ltv_table());
+    print!("{}", indent(&text));
     Ok(())
 }
 

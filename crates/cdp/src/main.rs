@@ -1,6 +1,7 @@
 //! `cdp`: the command line of the pipeline. Parses, loads config, calls the
 //! stage's library, prints a summary. Everything else lives in the crates.
 
+mod build;
 mod cli;
 mod demo;
 mod eval;
@@ -14,7 +15,7 @@ mod produce;
 mod resolve;
 mod shutdown;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command};
 
@@ -52,9 +53,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Identity(command) => identity::run(command, &config).await,
         Command::Forget(args) => forget::run(args, &config).await,
         Command::Eval(args) => eval::run(args, &config).await,
-        Command::Build(_) => {
-            bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
-        }
+        Command::Build(args) => build::run(args, &config).await,
         Command::Load(args) => load::run(args, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }

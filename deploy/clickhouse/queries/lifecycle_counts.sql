@@ -1,8 +1,7 @@
 -- Lifecycle: people per lifecycle stage (prospect, new member, first
 -- purchase, repeat, loyal, dormant, churned) and their share, from the
 -- exclusive tag group `lifecycle` of `cdp build`.
--- Needs: tags — PROVISIONAL until `cdp build` lands (issue 6): the group
--- name `lifecycle` is a guess; the figures are not yet checked by a test.
+-- Needs: tags (pipelines/builtin_tags.toml names the stages).
 
 SELECT
     tag AS lifecycle_stage,

@@ -1,8 +1,7 @@
 -- Predicted LTV by acquisition channel: per first-touch channel of the
 -- profile, customers, historical net revenue, predicted 365-day CLV (BG/NBD
 -- + Gamma-Gamma), mean P(alive), and how many are at high churn risk.
--- Needs: profiles, ltv — PROVISIONAL until `cdp build` lands (issue 6):
--- column names are guesses; not yet checked by a test.
+-- Needs: profiles, ltv.
 
 SELECT
     acquisition_channel,

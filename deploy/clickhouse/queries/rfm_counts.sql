@@ -1,9 +1,7 @@
 -- RFM: people per RFM class (recency, frequency, monetary each high or low:
 -- 8 classes), with their net revenue and days since the last order, from the
 -- exclusive tag group `rfm` of `cdp build` joined to profiles.
--- Needs: tags, profiles — PROVISIONAL until `cdp build` lands (issue 6): the
--- group name `rfm` and the profile columns are guesses; not yet checked by a
--- test.
+-- Needs: tags, profiles.
 
 SELECT
     rfm_class,

@@ -1,19 +1,18 @@
 //! Every query of deploy/clickhouse/queries/ runs on ClickHouse 18.16 (the
 //! test server) and on current ClickHouse (chdb 26.9, in-process, with the
 //! same migrations over the same Parquet), and the figures of both equal
-//! those computed independently by DuckDB over the lake (tests/it/reference/,
-//! one file per query; DuckDB rather than DataFusion because no crate of the
-//! workspace builds DataFusion yet and it would more than double this
-//! crate's test build — switch once cdp-jobs brings it in).
-//!
-//! Queries that need profiles, tags or ltv (marked PROVISIONAL) have no
-//! reference yet: they must still run on both servers (on empty tables).
+//! those computed independently by DataFusion over the lake
+//! (tests/it/reference/, one file per query, in DataFusion's dialect). The
+//! lake is a generated world through the real stages: ingest, `cdp resolve`,
+//! `cdp build`.
 
 use std::collections::BTreeMap;
 
 use cdp_clickhouse::{load, LoadOptions};
+use datafusion::arrow::array::Array;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
-use crate::stand_in_identity::StandInResolver;
 use crate::{drop_database, fresh_server, repo_root, World};
 
 /// A cell as the engines print it: NULL, a number, or text.
@@ -112,9 +111,7 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
     let python = std::env::var("CDP_TEST_PYTHON").unwrap_or_else(|_| {
         panic!("CDP_TEST_PYTHON is not set: run `make test`, which makes a venv with chdb and duckdb and sets it")
     });
-    let world = World::ingested(3_000, 5).await;
-    let mut resolver = StandInResolver::new(&world.lake_path());
-    resolver.resolve_stand_in("r1", |_, _| true, &BTreeMap::new());
+    let world = World::built(3_000, 5).await;
     let server = fresh_server("cdp_it_bi").await;
     load(&server, &world.lake(), &LoadOptions::default())
         .await
@@ -145,14 +142,12 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
         old.insert(name.clone(), tsv(std::str::from_utf8(&bytes).unwrap()));
     }
 
-    // Current ClickHouse (chdb) and the DuckDB reference, from the same lake.
+    // Current ClickHouse (chdb), from the same lake.
     let out = world.dir.path().join("current.json");
     let script = repo_root().join("deploy/clickhouse/check_current.py");
-    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/reference");
     let status = std::process::Command::new(&python)
         .arg(&script)
         .arg(world.lake_path())
-        .arg(&reference)
         .arg(&out)
         .status()
         .expect("run check_current.py");
@@ -184,23 +179,15 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
         Some(loaded.to_string().as_str())
     );
 
+    let reference = reference_figures(&world, &names).await;
     let mut compared = Vec::new();
     for name in &names {
         let on_18 = rows_of(old[name].clone());
-        let entry = &current["queries"][name];
-        let on_current = rows_of(json_rows(&entry["chdb"]));
+        let on_current = rows_of(json_rows(&current["queries"][name]));
         assert_same(name, &format!("18.16 vs {version}"), &on_18, &on_current);
-        if entry["reference"].is_null() {
-            let text = std::fs::read_to_string(queries_dir.join(format!("{name}.sql"))).unwrap();
-            assert!(
-                text.contains("PROVISIONAL"),
-                "{name}: no reference figures and not marked PROVISIONAL"
-            );
-            continue;
-        }
         assert!(!on_18.is_empty(), "{name}: no rows on this world");
-        let reference = rows_of(json_rows(&entry["reference"]));
-        assert_same(name, "18.16 vs DuckDB reference", &on_18, &reference);
+        let reference = rows_of(reference[name].clone());
+        assert_same(name, "18.16 vs DataFusion reference", &on_18, &reference);
         if name == "ad_campaign_roi" {
             // Clicks (device ids) and orders (phones, member cards) meet only
             // through one_id: some campaign must have attributed revenue.
@@ -212,6 +199,73 @@ async fn every_query_runs_on_18_16_and_current_clickhouse_with_the_reference_fig
         compared.push(name.clone());
     }
     eprintln!("figures equal to the reference on 18.16 and {version}: {compared:?}");
-    assert!(compared.len() >= 5, "{compared:?}");
+    assert_eq!(compared.len(), names.len(), "{compared:?}");
     drop_database(&server).await;
+}
+
+/// The figures of every query computed by DataFusion over the lake's
+/// Parquet: tests/it/reference/_views.sql first, then `<query>.sql`.
+async fn reference_figures(
+    world: &World,
+    names: &[String],
+) -> BTreeMap<String, Vec<Vec<Option<String>>>> {
+    let ctx = SessionContext::new();
+    let lake = world.lake_path();
+    let table_dir = |table: &str| lake.join(table).to_str().unwrap().to_string() + "/";
+    // Partition folders are not columns: resolved_events carries source.
+    ctx.register_parquet(
+        "resolved_events",
+        &table_dir("resolved_events"),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .unwrap();
+    for table in ["identity_map", "profiles", "tags", "ltv"] {
+        ctx.register_parquet(table, &table_dir(table), ParquetReadOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/reference");
+    let views = std::fs::read_to_string(reference.join("_views.sql")).unwrap();
+    for statement in cdp_clickhouse::sql_text::split_statements(&views) {
+        ctx.sql(&statement).await.unwrap().collect().await.unwrap();
+    }
+    let mut figures = BTreeMap::new();
+    for name in names {
+        let sql = std::fs::read_to_string(reference.join(format!("{name}.sql")))
+            .unwrap_or_else(|_| panic!("{name}: no reference in tests/it/reference/"));
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("reference {name}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("reference {name}: {e}"));
+        figures.insert(name.clone(), text_rows(&batches));
+    }
+    figures
+}
+
+/// Every cell as text (NULL as None), the way the servers print them.
+fn text_rows(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<Vec<Option<String>>> {
+    let options = FormatOptions::default();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(c, f)| (!c.is_null(row)).then(|| f.value(row).to_string()))
+                    .collect(),
+            );
+        }
+    }
+    rows
 }

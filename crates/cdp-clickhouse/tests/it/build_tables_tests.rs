@@ -1,6 +1,6 @@
-//! The tables of `cdp build` (ltv_model; profiles, tags and ltv with
-//! provisional columns) load from the files `builds/current.json` lists,
-//! with the shapes the jobs stage is expected to write (DataFusion's types:
+//! The tables of `cdp build` (ltv_model, profiles, tags, ltv) load from the
+//! files `builds/current.json` lists, with every value shape the jobs stage
+//! may write, edge cases included (DataFusion's types:
 //! timestamps in µs UTC, Decimal128, Date32, lists of strings that may be
 //! NULL), and the queries that need them run on them.
 

@@ -3,7 +3,7 @@
 //! Needs `CDP_TEST_CLICKHOUSE_URL` (e.g. `http://127.0.0.1:18123`): `make test`
 //! starts a local server with `deploy/local/clickhouse.sh` and sets it. The
 //! BI query tests also need `CDP_TEST_PYTHON` (the venv of `make venv`, with
-//! chdb and duckdb).
+//! chdb).
 
 mod bi_query_tests;
 mod build_tables_tests;
@@ -89,6 +89,8 @@ pub async fn number(server: &Server, sql: &str) -> u64 {
 /// A generated world, ingested into a lake: `dir/lake`.
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// A day after the world's activity: a build as of it covers every event.
+    pub last_day: chrono::NaiveDate,
 }
 
 impl World {
@@ -100,6 +102,7 @@ impl World {
             seed,
             ..Default::default()
         };
+        let last_day = world.start_date + chrono::Days::new(u64::from(world.days));
         let out = world_dir.clone();
         tokio::task::spawn_blocking(move || cdp_generate::generate(&world, &out))
             .await
@@ -114,7 +117,27 @@ impl World {
         .await
         .expect("ingest");
         assert!(report.balanced);
-        Self { dir }
+        Self { dir, last_day }
+    }
+
+    /// Ingested, resolved by the identity stage and built (profiles, tags,
+    /// LTV) as of the world's last day: every table analysts get.
+    pub async fn built(persons: u64, seed: u64) -> Self {
+        let world = Self::ingested(persons, seed).await;
+        let config = PipelineConfig::default();
+        cdp_identity::resolve(&world.lake(), &config.identity_config())
+            .await
+            .expect("resolve");
+        let request = cdp_jobs::BuildRequest {
+            as_of: world.last_day,
+            ltv_time_unit: cdp_ltv::TimeUnit::Day,
+            skip_ltv: false,
+            emit_sql: None,
+        };
+        cdp_jobs::build(&world.lake(), &config, &request)
+            .await
+            .expect("build");
+        world
     }
 
     pub fn lake_path(&self) -> PathBuf {

@@ -1,13 +1,17 @@
-//! A stand-in for `cdp resolve`, until the identity stage lands: it MUST be
-//! replaced by `cdp_identity::resolve` then (the tests keep their shape).
+//! A controllable stand-in for `cdp resolve`, used only by the loader's
+//! incremental test (load_tests.rs): there the test must decide exactly
+//! which lake partitions change between loads (the first half of the year,
+//! then the rest; then a forced merge of person 1 into person 2) to pin
+//! which months the loader appends and which it rebuilds. The real identity
+//! stage cannot be steered like that from a generated world; the BI query
+//! tests (bi_query_tests.rs) use the real stages.
 //!
 //! `resolve_stand_in` joins identifiers that appear together in an event
-//! into one person (plain union-find: no junk limits, no over-merge guard,
-//! no lineage), allocates keys in order of first appearance, gives every
-//! event the person of its identifiers, and writes `resolved_events`
-//! (one file per `source=/dt=` partition, a new file only where the content
-//! changed, like the identity stage) and `identity_map` (rewritten whole),
-//! with the columns docs/architecture.md fixes for them.
+//! into one person (plain union-find), allocates keys in order of first
+//! appearance, gives every event the person of its identifiers, and writes
+//! `resolved_events` (one file per `source=/dt=` partition, a new file only
+//! where the content changed, like the identity stage) and `identity_map`
+//! (rewritten whole), with the columns schemas/lake_tables.md fixes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@ WITH cost AS (
     GROUP BY campaign_id
 ),
 clicks AS (
-    SELECT campaign_id, one_key, min(epoch_us(event_time)) AS first_click_us
+    SELECT campaign_id, one_key, min(CAST(event_time AS BIGINT)) AS first_click_us
     FROM resolved_events
     WHERE source = 'ad' AND event_type = 'click' AND campaign_id IS NOT NULL AND one_key IS NOT NULL
     GROUP BY campaign_id, one_key
@@ -24,9 +24,9 @@ per_campaign AS (
     SELECT
         campaign_id,
         count(DISTINCT one_key) AS clickers,
-        count(DISTINCT one_key) FILTER (WHERE hit) AS buyers,
-        count(*) FILTER (WHERE hit) AS attributed_orders,
-        sum(amount) FILTER (WHERE hit) AS attributed_revenue
+        count(DISTINCT CASE WHEN hit THEN one_key END) AS buyers,
+        sum(CASE WHEN hit THEN 1 ELSE 0 END) AS attributed_orders,
+        sum(CASE WHEN hit THEN amount END) AS attributed_revenue
     FROM attributed
     GROUP BY campaign_id
 )

@@ -2,7 +2,7 @@ SELECT
     f.acquisition_channel,
     count(*) AS one_ids,
     count(o.first_order_us) AS purchasers,
-    round(count(o.first_order_us) / count(*), 6) AS conversion_rate,
+    round(CAST(count(o.first_order_us) AS DOUBLE) / count(*), 6) AS conversion_rate,
     round(avg((o.first_order_us - f.first_seen_us) / 86400e6), 3) AS avg_days_to_first_order
 FROM first_touch AS f
 LEFT JOIN (

@@ -14,6 +14,7 @@
 pub mod error;
 pub mod kafka;
 pub mod layered;
+pub mod serve;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 pub use error::{ConfigError, Result};
 pub use kafka::{KafkaConfig, RollConfig};
+pub use serve::ServeConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +37,9 @@ pub struct PipelineConfig {
     pub writer: WriterConfig,
     #[serde(default)]
     pub kafka: KafkaConfig,
+    /// The profile API and the change feed (`cdp serve`, `cdp publish-changes`).
+    #[serde(default)]
+    pub serve: ServeConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +123,7 @@ impl PipelineConfig {
         }
         self.kafka
             .validate(|source| self.format(source).is_some())?;
+        self.serve.validate()?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {
@@ -138,7 +144,8 @@ impl PipelineConfig {
         Ok(Normaliser::new(self.junk_list()?))
     }
 
-    fn junk_list(&self) -> Result<JunkList> {
+    /// The junk values of the contract plus `[junk] extra`.
+    pub fn junk_list(&self) -> Result<JunkList> {
         JunkList::with_extra(&self.junk.extra).map_err(|e| ConfigError::Field {
             field: "junk.extra".into(),
             reason: e.to_string(),

@@ -3,10 +3,13 @@
 
 mod cli;
 mod demo;
+mod export;
 mod generate;
 mod ingest;
 mod logging;
 mod produce;
+mod publish_changes;
+mod serve;
 mod shutdown;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +55,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Load(_) => {
             bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
         }
+        Command::Serve(args) => serve::run(args, &config).await,
+        Command::Export(args) => export::run(args).await,
+        Command::PublishChanges(args) => publish_changes::run(args, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

@@ -10,7 +10,9 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/cdp-target
 export CARGO_TARGET_DIR
 # Extra arguments for `cargo test`, e.g. `make test TEST_ARGS='-p cdp-ingest'`.
 TEST_ARGS ?= --workspace
-# A venv with DuckDB: tests check that outside readers read the lake as it is.
+# A venv with DuckDB (tests check that outside readers read the lake as it is)
+# and chdb (current ClickHouse in-process: the ClickHouse DDL and BI queries
+# are checked on it as well as on the 18.16 test server).
 VENV ?= $(HOME)/.cache/cdp-venv
 export CDP_TEST_PYTHON := $(VENV)/bin/python
 
@@ -19,6 +21,7 @@ export CDP_TEST_PYTHON := $(VENV)/bin/python
 venv:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
 	@"$(VENV)/bin/python" -c 'import duckdb' 2>/dev/null || "$(VENV)/bin/pip" install --quiet duckdb
+	@"$(VENV)/bin/python" -c 'import chdb' 2>/dev/null || "$(VENV)/bin/pip" install --quiet chdb
 
 test: venv
 	@echo "==> make test: services from deploy/local, then cargo test $(TEST_ARGS) (target dir $(CARGO_TARGET_DIR))"

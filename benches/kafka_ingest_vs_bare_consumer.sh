@@ -11,7 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdp-target}"
 out="${BENCH_OUT:-$PWD/bench-out}/kafka-$persons"
 mkdir -p "$out"
 
-cargo build --release -p cdp -p cdp-ingest --example kafka_count
+cargo build --release -p cdp
+cargo build --release -p cdp-ingest --example kafka_count
 cdp="$CARGO_TARGET_DIR/release/cdp"
 count="$CARGO_TARGET_DIR/release/examples/kafka_count"
 

@@ -1,5 +1,8 @@
-//! ClickHouse access for the CDP: configuration, connection and the small
-//! helpers every loader needs (`ping`, `ensure_database`).
+//! ClickHouse for BI analysts: `cdp load` and what it needs — the
+//! connection config, the migrations of `deploy/clickhouse/`, RowBinary
+//! encoding of the lake's Arrow batches, and the staged, atomic publication
+//! of each table ([`load`]). `tables.rs` maps each lake table to its DDL and
+//! to how it is loaded.
 //!
 //! Credentials never live in the URL or in config files: they come from the
 //! environment (`CDP_CLICKHOUSE_USER`, `CDP_CLICKHOUSE_PASSWORD`), see
@@ -10,12 +13,25 @@
 //! what the validation needs), so the Rust row struct must match the table's
 //! column order and RowBinary types exactly.
 
+pub mod column_type;
 mod config;
 mod error;
+pub mod lake_files;
+pub mod ledger;
+pub mod load;
+pub mod migrations;
+mod retry;
+pub mod rowbinary;
+mod server;
+pub mod sql_text;
+pub mod stream;
+pub mod tables;
 
 pub use clickhouse;
 pub use config::{ClickHouseConfig, DEFAULT_DATABASE, DEFAULT_USER, ENV_PASSWORD, ENV_USER};
 pub use error::{ClickHouseError, Fault};
+pub use load::{load, LoadOptions, LoadReport, Outcome, TableReport};
+pub use server::{escape_string, quote_string, Server};
 
 use tracing::debug;
 

@@ -77,6 +77,9 @@ pub struct KafkaConfig {
     pub metrics_listen: Option<String>,
     /// Worker threads normalising and writing (0: one per core).
     pub workers: usize,
+    /// Messages read but waiting for a busy worker at which consumption
+    /// pauses (it resumes at half): memory against throughput.
+    pub pause_at_waiting_messages: usize,
 }
 
 impl Default for KafkaConfig {
@@ -93,6 +96,7 @@ impl Default for KafkaConfig {
             roll: RollConfig::default(),
             metrics_listen: None,
             workers: 0,
+            pause_at_waiting_messages: 8192,
         }
     }
 }
@@ -181,6 +185,12 @@ impl KafkaConfig {
                     "set by cdp itself (brokers and group have their own settings; offsets are committed only once the lake holds the data)",
                 ));
             }
+        }
+        if self.pause_at_waiting_messages < 2 {
+            return Err(ConfigError::field(
+                "kafka.pause_at_waiting_messages",
+                "must be at least 2",
+            ));
         }
         if self.roll.max_records == 0 {
             return Err(ConfigError::field("kafka.roll.max_records", "must be > 0"));

@@ -11,7 +11,9 @@
 //! (its own module), so that one file can hold every stage's settings and an
 //! unknown key anywhere is refused by name.
 
+pub mod clickhouse;
 pub mod error;
+pub mod identity;
 pub mod kafka;
 pub mod layered;
 pub mod serve;
@@ -21,7 +23,9 @@ use std::path::Path;
 use cdp_model::{JunkList, MappedSource, Normaliser, SourceFormat, SourceKind};
 use serde::Deserialize;
 
+pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
+pub use identity::IdentityConfig;
 pub use kafka::{KafkaConfig, RollConfig};
 pub use serve::ServeConfig;
 
@@ -37,6 +41,12 @@ pub struct PipelineConfig {
     pub writer: WriterConfig,
     #[serde(default)]
     pub kafka: KafkaConfig,
+    /// `cdp load`: batches, retries, timeouts.
+    #[serde(default)]
+    pub clickhouse: ClickHouseSection,
+    /// The identity graph's rules (`cdp resolve`).
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// The profile API and the change feed (`cdp serve`, `cdp publish-changes`).
     #[serde(default)]
     pub serve: ServeConfig,
@@ -109,6 +119,8 @@ impl PipelineConfig {
     /// Checks what types alone cannot; errors name the field.
     pub fn validate(&self) -> Result<()> {
         self.junk_list()?;
+        self.clickhouse.validate()?;
+        self.identity.validate()?;
         if self.writer.max_rows_per_file == 0 {
             return Err(ConfigError::Field {
                 field: "writer.max_rows_per_file".into(),
@@ -142,6 +154,14 @@ impl PipelineConfig {
 
     pub fn normaliser(&self) -> Result<Normaliser> {
         Ok(Normaliser::new(self.junk_list()?))
+    }
+
+    /// The `[identity]` section with the `[junk]` extras it applies.
+    pub fn identity_config(&self) -> IdentityConfig {
+        IdentityConfig {
+            junk_extra: self.junk.extra.clone(),
+            ..self.identity.clone()
+        }
     }
 
     /// The junk values of the contract plus `[junk] extra`.
@@ -217,6 +237,55 @@ mod tests {
             KafkaConfig::default().topic_sources()
         );
         assert_eq!(c.kafka.roll.max_records, RollConfig::default().max_records);
+    }
+
+    #[test]
+    fn a_clickhouse_setting_comes_from_the_environment_and_is_validated() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__BATCH_ROWS".into(), "1000".into())],
+        )
+        .unwrap();
+        assert_eq!(c.clickhouse.batch_rows, 1000);
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__CLICKHOUSE__COMPRESSION".into(), "gzip".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("clickhouse.compression"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_identity_defaults_are_the_defaults_in_code() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/identity_defaults.toml");
+        let c = PipelineConfig::load_with_env(Some(&path), []).unwrap();
+        assert_eq!(c.identity, IdentityConfig::default());
+    }
+
+    #[test]
+    fn identity_limits_are_overridden_from_the_environment_and_junk_extras_handed_over() {
+        let c = PipelineConfig::load_with_env(
+            None,
+            [
+                ("CDP__IDENTITY__LIMITS__PHONE".into(), "2".into()),
+                ("CDP__JUNK__EXTRA".into(), "[\"phone:13912345678\"]".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.identity.limits["phone"], 2);
+        assert_eq!(
+            c.identity_config().junk_extra,
+            vec!["phone:13912345678".to_string()]
+        );
+        let err = PipelineConfig::load_with_env(
+            None,
+            [("CDP__IDENTITY__MAX_IDENTIFIERS".into(), "1".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("identity.max_identifiers"), "{err}");
     }
 
     #[test]

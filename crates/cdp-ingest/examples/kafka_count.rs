@@ -30,7 +30,12 @@ fn main() {
     consumer.subscribe(&topics).expect("subscribe");
     let (mut count, mut bytes, mut first, mut last) = (0u64, 0u64, None, Instant::now());
     let deadline = Instant::now() + Duration::from_secs(1800);
+    let mut report = Instant::now();
     while count < expected && Instant::now() < deadline {
+        if report.elapsed() > Duration::from_secs(10) {
+            eprintln!("kafka_count: {count} of {expected}");
+            report = Instant::now();
+        }
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             bytes += m.payload_len() as u64;
             count += 1;

@@ -27,8 +27,15 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Replay reference JSONL files into their Kafka topics (demos, tests, benchmarks).
     Produce(ProduceArgs),
-    /// Build the identity graph: identity_map and its companions.
+    /// Build the identity graph: identity_map, resolved_events, merges, conflicts.
     Resolve(LakeArgs),
+    /// Inspect or correct the identity graph: explain, unbind.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Erase a person (right to erasure): their identifiers, events and one_id.
+    Forget(IdentifierArgs),
+    /// Pairwise precision and recall of identity_map against a generated world's truth.
+    Eval(EvalArgs),
     /// Compute profiles, tags and LTV as of the end of a day (UTC).
     Build(BuildArgs),
     /// Load every table into ClickHouse.
@@ -50,6 +57,43 @@ pub struct LakeArgs {
     /// Lake root: a folder or an object-store URL (file://…).
     #[arg(long)]
     pub lake: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// The one_id of an identifier, its identifiers and why each edge was accepted or refused.
+    Explain(ExplainArgs),
+    /// Detach an identifier from its one_id (a wrong merge), and keep it apart in later runs.
+    Unbind(IdentifierArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdentifierArgs {
+    /// The identifier, TYPE:VALUE (e.g. phone:+8613800138000, member_id:M000123).
+    #[arg(value_name = "TYPE:VALUE")]
+    pub identifier: String,
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub target: IdentifierArgs,
+    /// Print a Graphviz DOT graph instead of text.
+    #[arg(long)]
+    pub dot: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// The `truth/` folder of a world written by `cdp generate`.
+    #[arg(long)]
+    pub truth: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -99,13 +143,20 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
     #[arg(long)]
     pub lake: String,
-    /// ClickHouse HTTP URL; user and password from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
+    /// ClickHouse HTTP URL, e.g. http://127.0.0.1:8123; user and password from
+    /// CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD.
     #[arg(long)]
     pub clickhouse: String,
-    #[arg(long, default_value = "cdp")]
-    pub database: String,
+    /// Database of the analysts' tables (created if missing); default: the
+    /// config's clickhouse.database, `cdp`.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Reload every table and month from the lake, not only what changed.
+    #[arg(long)]
+    pub full_reload: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,7 +215,8 @@ pub struct DemoArgs {
     /// then ingest it with the consumer group.
     #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
-    /// Load ClickHouse at this URL (not implemented yet).
+    /// Load the result into ClickHouse at this HTTP URL (database `cdp`,
+    /// credentials from CDP_CLICKHOUSE_USER / CDP_CLICKHOUSE_PASSWORD).
     #[arg(long)]
     pub clickhouse: Option<String>,
 }

@@ -10,8 +10,12 @@ use cdp_ingest::InputSpec;
 use crate::cli::DemoArgs;
 
 pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
-    if args.clickhouse.is_some() {
-        bail!("cdp demo --clickhouse: not implemented yet (issue: ClickHouse for BI analysts)");
+    if let Some(url) = &args.clickhouse {
+        // A wrong URL is refused before minutes of generating and ingesting.
+        cdp_clickhouse::ClickHouseConfig::from_url_and_env(url.as_str())
+            .with_database(config.clickhouse.database.as_str())
+            .validate()
+            .context("checking --clickhouse")?;
     }
     let root = match args.out {
         Some(dir) => dir,
@@ -69,9 +73,45 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     if !report.balanced {
         bail!("the ingest report does not balance");
     }
-    println!("3. resolve, build, load: not implemented yet");
+    let started = std::time::Instant::now();
+    let identity = cdp_identity::resolve(&lake, &config.identity_config())
+        .await
+        .context("resolve failed")?;
+    println!(
+        "3. resolved identities in {:.1}s:",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", indent(&identity.to_string()));
+    println!();
+    let truth = world_dir.join("truth");
+    let quality = cdp_identity::eval(&lake, &config.identity_config(), &truth)
+        .await
+        .context("evaluating identities against the world's truth")?;
+    print!("{}", indent(&quality.to_string()));
+    println!();
+    println!("4. build: not implemented yet");
+    if let Some(url) = &args.clickhouse {
+        let report = crate::load::load_lake(
+            lake_dir.to_str().context("lake path is not UTF-8")?,
+            url,
+            None,
+            false,
+            config,
+        )
+        .await?;
+        println!("5. loaded into ClickHouse at {url}:");
+        print!("{}", indent(&report.to_table()));
+    }
     println!("\ntables:");
-    for table in ["events", "dlq", "ingest_reports"] {
+    for table in [
+        "events",
+        "dlq",
+        "ingest_reports",
+        "identity_map",
+        "resolved_events",
+        "identity_merges",
+        "identity_conflicts",
+    ] {
         println!(
             "  {table:<16} {}",
             PathBuf::from(&lake_dir).join(table).display()

@@ -3,12 +3,17 @@
 
 mod cli;
 mod demo;
+mod eval;
 mod export;
+mod forget;
 mod generate;
+mod identity;
 mod ingest;
+mod load;
 mod logging;
 mod produce;
 mod publish_changes;
+mod resolve;
 mod serve;
 mod shutdown;
 
@@ -46,15 +51,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args).await,
         Command::Ingest(args) => ingest::run(args, &config).await,
         Command::Produce(args) => produce::run(args, &config).await,
-        Command::Resolve(_) => {
-            bail!("cdp resolve: not implemented yet (issue: OneID identity graph)")
-        }
+        Command::Resolve(args) => resolve::run(args, &config).await,
+        Command::Identity(command) => identity::run(command, &config).await,
+        Command::Forget(args) => forget::run(args, &config).await,
+        Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(_) => {
             bail!("cdp build: not implemented yet (issue: profiles, tags and LTV)")
         }
-        Command::Load(_) => {
-            bail!("cdp load: not implemented yet (issue: ClickHouse for BI analysts)")
-        }
+        Command::Load(args) => load::run(args, &config).await,
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Export(args) => export::run(args).await,
         Command::PublishChanges(args) => publish_changes::run(args, &config).await,

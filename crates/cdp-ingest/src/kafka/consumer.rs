@@ -56,7 +56,7 @@ pub(crate) struct IngestContext {
 }
 
 impl IngestContext {
-    pub fn new(topics: Vec<String>, workers: Vec<SyncSender<Command>>) -> Self {
+    pub fn new(topics: Vec<String>, workers: Vec<SyncSender<Command>>, pause_at: usize) -> Self {
         Self {
             topic_index: topics
                 .iter()
@@ -64,7 +64,7 @@ impl IngestContext {
                 .map(|(i, t)| (t.clone(), i))
                 .collect(),
             topics,
-            stash: Mutex::new(Stash::new(workers.len())),
+            stash: Mutex::new(Stash::new(workers.len(), pause_at)),
             traffic: Mutex::new(None),
             workers,
             routes: Mutex::new(HashMap::new()),
@@ -287,16 +287,16 @@ impl ConsumerContext for IngestContext {
 pub(crate) struct Stash {
     queues: Vec<VecDeque<Message>>,
     paused: bool,
+    /// Stashed messages at which consumption pauses (it resumes at half).
+    pause_at: usize,
 }
 
-/// Stashed messages at which consumption pauses (resumes at half).
-const STASH_PAUSE_AT: usize = 8192;
-
 impl Stash {
-    pub fn new(workers: usize) -> Self {
+    pub fn new(workers: usize, pause_at: usize) -> Self {
         Self {
             queues: (0..workers).map(|_| VecDeque::new()).collect(),
             paused: false,
+            pause_at,
         }
     }
 
@@ -419,9 +419,9 @@ pub(crate) fn poll_loop(
 /// twice.
 fn set_paused(consumer: &BaseConsumer<IngestContext>, stashed: usize) -> Result<()> {
     let mut stash = consumer.context().stash.lock().expect("lock");
-    let change = if !stash.paused && stashed >= STASH_PAUSE_AT {
+    let change = if !stash.paused && stashed >= stash.pause_at {
         Some(true)
-    } else if stash.paused && stashed <= STASH_PAUSE_AT / 2 {
+    } else if stash.paused && stashed <= stash.pause_at / 2 {
         Some(false)
     } else {
         None

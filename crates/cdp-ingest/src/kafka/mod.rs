@@ -133,7 +133,11 @@ pub async fn ingest_kafka(
 
     let consumer: BaseConsumer<IngestContext> =
         consumer_config(&run.brokers, &run.group, &config.kafka)?
-            .create_with_context(IngestContext::new(topic_names.clone(), senders))
+            .create_with_context(IngestContext::new(
+                topic_names.clone(),
+                senders,
+                config.kafka.pause_at_waiting_messages,
+            ))
             .map_err(|source| IngestError::Kafka {
                 what: format!("creating the consumer for {}", run.brokers),
                 source,

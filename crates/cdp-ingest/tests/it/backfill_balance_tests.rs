@@ -121,7 +121,10 @@ async fn a_generated_world_balances_reads_back_in_duckdb_and_reingests_to_nothin
         r#"
 import duckdb, json
 root = {root:?}
+# No progress bar: stdout carries the JSON answer, and a slow query would
+# otherwise draw one there.
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 ev = con.execute(f"select count(*), count(distinct source || event_id), min(event_time) is not null, sum(len(identifiers)) > 0 from read_parquet('{{root}}/events/*/*/*.parquet', hive_partitioning=true)").fetchone()
 sources = sorted(r[0] for r in con.execute(f"select distinct source from read_parquet('{{root}}/events/*/*/*.parquet', hive_partitioning=true)").fetchall())
 dt_type = con.execute(f"select typeof(dt) from read_parquet('{{root}}/events/*/*/*.parquet', hive_partitioning=true) limit 1").fetchone()[0]

@@ -153,7 +153,7 @@ pub async fn scenario(name: &str) -> Scenario {
 impl Scenario {
     /// `cdp ingest` from Kafka as a child process; its stderr goes to a log
     /// file named `label` in the scenario folder.
-    pub fn spawn_ingest(&self, label: &str, until_idle_secs: u64) -> Child {
+    pub fn spawn_ingest(&self, label: &str, until_idle_secs: u64) -> Ingest {
         self.spawn_ingest_with_env(label, until_idle_secs, &[])
     }
 
@@ -162,7 +162,7 @@ impl Scenario {
         label: &str,
         until_idle_secs: u64,
         env: &[(&str, String)],
-    ) -> Child {
+    ) -> Ingest {
         let log = std::fs::File::create(self.dir.path().join(format!("{label}.log"))).unwrap();
         Command::new(env!("CARGO_BIN_EXE_cdp"))
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -179,6 +179,7 @@ impl Scenario {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
+            .map(Ingest)
             .expect("start cdp ingest")
     }
 
@@ -292,6 +293,31 @@ async fn count_by_source(lake: &Lake, table: &str, column: &str) -> BTreeMap<Str
     seen.into_iter()
         .map(|(s, (rows, distinct))| (s, (rows, distinct.len() as u64)))
         .collect()
+}
+
+/// A `cdp ingest` process, killed if a failing test leaves it running.
+pub struct Ingest(Child);
+
+impl std::ops::Deref for Ingest {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Ingest {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 /// Kills a child the hard way (SIGKILL: no flush, no commit, no goodbye).

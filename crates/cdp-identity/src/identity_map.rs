@@ -1,0 +1,221 @@
+//! `identity_map`: every identifier of the graph with its one_id, rewritten
+//! whole by each run as `identity_map/part-<run_id>-<n>.parquet`, rows in
+//! the canonical order (id_type, id_value) so that a reader looking one
+//! value up skips row groups by their statistics. And [`IdentityMap`], the
+//! lookup other stages use.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, AsArray, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+use cdp_lake::{parquet_io, Lake};
+use cdp_model::{IdType, Identifier};
+
+use crate::error::{IdentityError, Result};
+use crate::events_in::parse_type;
+use crate::nodes::Nodes;
+use crate::one_id::{one_id, OneKey};
+use crate::state::{encode_plain_blocking, Manifest};
+use crate::tables::{identity_map_schema, IDENTITY_MAP};
+
+/// Writes the map of `keys` (0: not in the map); returns the files written.
+pub(crate) async fn write(
+    lake: &Lake,
+    run_id: &str,
+    nodes: &Nodes,
+    keys: &[OneKey],
+    rows_per_file: usize,
+) -> Result<Vec<String>> {
+    // Sort on a 16-byte key (type rank by name, then the first 15 bytes
+    // of the canonical text) in one contiguous vector; only equal keys
+    // look at the values. Comparing values directly chases three arrays per
+    // side and was most of this phase (profiled).
+    let mut order: Vec<(u128, u32)> = (0..nodes.len() as u32)
+        .filter(|&n| keys[n as usize] != 0)
+        .map(|n| (nodes.sort_prefix(n), n))
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| nodes.cmp_canonical(a.1, b.1)));
+    let order: Vec<u32> = order.into_iter().map(|(_, n)| n).collect();
+    let mut files = Vec::new();
+    let tz: Arc<str> = Arc::from("UTC");
+    let mut text = String::new();
+    for (i, chunk) in order.chunks(rows_per_file.max(1)).enumerate() {
+        let mut id_type = StringBuilder::with_capacity(chunk.len(), chunk.len() * 8);
+        let mut id_value = StringBuilder::with_capacity(chunk.len(), chunk.len() * 24);
+        let mut one_ids = StringBuilder::with_capacity(chunk.len(), chunk.len() * 15);
+        let mut one_keys = Vec::with_capacity(chunk.len());
+        let mut first = Vec::with_capacity(chunk.len());
+        let mut last = Vec::with_capacity(chunk.len());
+        for &n in chunk {
+            let k = keys[n as usize];
+            id_type.append_value(nodes.id_type(n).as_str());
+            text.clear();
+            nodes.write_value(n, &mut text);
+            id_value.append_value(&text);
+            crate::one_id::append_one_id(&mut one_ids, k);
+            one_keys.push(k);
+            first.push(nodes.first_seen[n as usize]);
+            last.push(nodes.last_seen[n as usize]);
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(id_type.finish()),
+            Arc::new(id_value.finish()),
+            Arc::new(one_ids.finish()),
+            Arc::new(Int64Array::from(one_keys)),
+            Arc::new(TimestampMicrosecondArray::from(first).with_timezone(tz.clone())),
+            Arc::new(TimestampMicrosecondArray::from(last).with_timezone(tz.clone())),
+        ];
+        let batch = RecordBatch::try_new(identity_map_schema(), columns)
+            .map_err(IdentityError::arrow(IDENTITY_MAP))?;
+        let path = format!("{IDENTITY_MAP}/part-{run_id}-{i:05}.parquet");
+        let bytes = encode_plain_blocking(
+            path.clone(),
+            identity_map_schema(),
+            batch,
+            &["id_value", "one_id"],
+        )
+        .await?;
+        lake.put(&path, bytes).await?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// The current identity_map in memory, for lookups by identifier: the serve
+/// stage's entry point. Interned like the graph, about 60 bytes per
+/// identifier.
+pub struct IdentityMap {
+    nodes: Nodes,
+    keys: Vec<OneKey>,
+    run_id: String,
+}
+
+impl IdentityMap {
+    /// Loads the files `identity/current.json` names; an empty map when the
+    /// lake was never resolved.
+    pub async fn load(lake: &Lake) -> Result<Self> {
+        let mut map = Self {
+            nodes: Nodes::new(),
+            keys: Vec::new(),
+            run_id: String::new(),
+        };
+        let Some(manifest) = Manifest::load(lake).await? else {
+            return Ok(map);
+        };
+        map.run_id = manifest.run_id.clone();
+        for file in &manifest.identity_map {
+            map.add_file(lake, file).await?;
+        }
+        Ok(map)
+    }
+
+    async fn add_file(&mut self, lake: &Lake, file: &str) -> Result<()> {
+        let columns = ["id_type", "id_value", "one_key", "first_seen"];
+        let bad = |column: &'static str| IdentityError::BadColumn {
+            location: file.to_string(),
+            column,
+            reason: "missing or of another type".into(),
+        };
+        for batch in parquet_io::decode(file, lake.get(file).await?, Some(&columns))? {
+            let types = batch
+                .column_by_name("id_type")
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| bad("id_type"))?;
+            let values = batch
+                .column_by_name("id_value")
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| bad("id_value"))?;
+            let keys = batch
+                .column_by_name("one_key")
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                .ok_or_else(|| bad("one_key"))?;
+            let first = batch
+                .column_by_name("first_seen")
+                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+                .ok_or_else(|| bad("first_seen"))?;
+            for i in 0..batch.num_rows() {
+                let Some(t) = parse_type(types.value(i)) else {
+                    continue;
+                };
+                let n = self.nodes.intern(t, values.value(i), first.value(i))?;
+                if n as usize == self.keys.len() {
+                    self.keys.push(keys.value(i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The run whose map this is.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The one_key of a canonical identifier.
+    pub fn one_key(&self, id_type: IdType, value: &str) -> Option<OneKey> {
+        self.nodes
+            .find(id_type, value)
+            .map(|n| self.keys[n as usize])
+    }
+
+    /// The one_id of a canonical identifier.
+    pub fn one_id(&self, id: &Identifier) -> Option<String> {
+        self.one_key(id.id_type, &id.value).map(one_id)
+    }
+
+    /// Every (identifier, one_key) of the map, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (IdType, String, OneKey)> + '_ {
+        (0..self.keys.len() as u32).map(|n| {
+            (
+                self.nodes.id_type(n),
+                self.nodes.value(n),
+                self.keys[n as usize],
+            )
+        })
+    }
+}
+
+/// The one_id of one identifier in the current identity_map, without
+/// loading the whole map: a single lookup (a CLI, a test). Use
+/// [`IdentityMap`] for many.
+pub async fn lookup(lake: &Lake, id: &Identifier) -> Result<Option<String>> {
+    let Some(manifest) = Manifest::load(lake).await? else {
+        return Ok(None);
+    };
+    for file in &manifest.identity_map {
+        let batches = parquet_io::decode(
+            file,
+            lake.get(file).await?,
+            Some(&["id_type", "id_value", "one_id"]),
+        )?;
+        for batch in batches {
+            let (Some(types), Some(values), Some(ids)) = (
+                batch.column(0).as_string_opt::<i32>(),
+                batch.column(1).as_string_opt::<i32>(),
+                batch.column(2).as_string_opt::<i32>(),
+            ) else {
+                return Err(IdentityError::BadColumn {
+                    location: file.clone(),
+                    column: "id_type",
+                    reason: "not Utf8".into(),
+                });
+            };
+            for i in 0..batch.num_rows() {
+                if types.value(i) == id.id_type.as_str() && values.value(i) == id.value {
+                    return Ok(Some(ids.value(i).to_string()));
+                }
+            }
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,214 @@
+//! The end of a run: compute, write every output, then the manifest in one
+//! atomic put, then sweep what the manifest no longer names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use cdp_lake::Lake;
+
+use crate::error::{IdentityError, Result};
+use crate::events_in::{partition_of, Partition};
+use crate::resolved::{partitions_with_keys, rewrite_partitions, Anchors};
+use crate::run::{Action, Run};
+use crate::state::Manifest;
+use crate::summary::ResolveSummary;
+use crate::tables::{IDENTITY_DIR, IDENTITY_MAP, RESOLVED_EVENTS};
+
+/// Where `cdp build` lists the files of its build (docs/architecture.md).
+const BUILDS_MANIFEST: &str = "builds/current.json";
+
+impl Run {
+    /// Applies the run and publishes it. `extra_dirty`: partitions whose
+    /// events files changed under the graph (forget).
+    pub async fn finish(
+        mut self,
+        action: Action,
+        extra_dirty: BTreeSet<Partition>,
+    ) -> Result<ResolveSummary> {
+        let t = std::time::Instant::now();
+        self.apply_exclusions();
+        let outcome = self.compute();
+        self.phase("graph", t);
+        let run_id = self.run_id.clone();
+        let lake = self.lake.clone();
+        tracing::info!(run_id = %run_id, merges = outcome.merges.len(), splits = outcome.splits.len(), "graph computed; writing outputs");
+
+        let t = std::time::Instant::now();
+        let identity_map = crate::identity_map::write(
+            &lake,
+            &run_id,
+            &self.graph.nodes,
+            &outcome.keys,
+            self.rules.map_rows_per_file,
+        )
+        .await?;
+
+        self.phase("identity_map", t);
+        let t = std::time::Instant::now();
+        // resolved_events: partitions with new (or vanished) events files,
+        // and those holding a one_key that changed.
+        let prev_resolved: Vec<String> = self
+            .prev
+            .as_ref()
+            .map(|m| m.resolved_events.clone())
+            .unwrap_or_default();
+        let mut dirty = self.partitions_of_new_files();
+        dirty.extend(extra_dirty);
+        dirty.extend(partitions_with_keys(&lake, &prev_resolved, &outcome.changed_keys).await?);
+        let mut inputs: BTreeSet<String> = self
+            .prev
+            .iter()
+            .flat_map(|m| m.resolved_inputs.iter().cloned())
+            .collect();
+        for f in &self.vanished_files {
+            inputs.remove(f);
+        }
+        inputs.extend(self.new_files.iter().cloned());
+        let mut by_partition: BTreeMap<Partition, Vec<String>> = BTreeMap::new();
+        for f in &inputs {
+            by_partition
+                .entry(partition_of(f))
+                .or_default()
+                .push(f.clone());
+        }
+        let mut anchors = Anchors::new(
+            &self.graph.nodes,
+            &self.graph.sets,
+            &self.rules,
+            &outcome.keys,
+        );
+        let rewritten = rewrite_partitions(
+            &lake,
+            &run_id,
+            &dirty,
+            &by_partition,
+            &self.file_refs,
+            &mut anchors,
+        )
+        .await?;
+        drop(anchors);
+        self.phase("resolved_events", t);
+        let t = std::time::Instant::now();
+        let mut resolved_events: Vec<String> = prev_resolved
+            .iter()
+            .filter(|f| !dirty.contains(&partition_of(f)))
+            .cloned()
+            .collect();
+        resolved_events.extend(rewritten.files.values().flatten().cloned());
+        resolved_events.sort();
+
+        let recorded_at = self.started_at.timestamp_micros();
+        crate::lineage::write_merges(
+            &lake,
+            &run_id,
+            recorded_at,
+            &self.graph.nodes,
+            &self.graph.sets,
+            &outcome.merges,
+            &outcome.splits,
+        )
+        .await?;
+        crate::lineage::write_conflicts(
+            &lake,
+            &run_id,
+            &self.graph.nodes,
+            &self.graph.sets,
+            &outcome.keys,
+            &outcome.conflicts,
+            &self.hot,
+        )
+        .await?;
+
+        self.phase("lineage", t);
+        let t = std::time::Instant::now();
+        let state = self.graph.store(&lake, &run_id, &outcome.keys).await?;
+        if action == Action::Unbind {
+            self.book.store(&lake).await?;
+        }
+        self.phase("state", t);
+        let t = std::time::Instant::now();
+        let mut summary = self.summarise(action, &outcome);
+        summary.resolved_partitions_written = rewritten.files.len() as u64;
+        summary.resolved_rows_written = rewritten.rows;
+        summary.elapsed_ms = self.started.elapsed().as_millis() as u64;
+        let manifest = Manifest {
+            run_id: run_id.clone(),
+            finished_at: chrono::Utc::now().to_rfc3339(),
+            next_key: self.graph.next_key,
+            identity_map,
+            resolved_events,
+            state,
+            resolved_inputs: inputs.into_iter().collect(),
+            junk_extra: self.rules.junk_extra.clone(),
+            summary: summary.clone(),
+        };
+        let run_summary =
+            serde_json::to_vec_pretty(&summary).map_err(|source| IdentityError::Json {
+                what: "the run summary",
+                source,
+            })?;
+        lake.put(
+            &format!("{IDENTITY_DIR}/runs/{run_id}.json"),
+            Bytes::from(run_summary),
+        )
+        .await?;
+        manifest.store(&lake).await?;
+        sweep(&lake, &manifest).await?;
+        // The publish phase (summary, manifest, sweep) is only in the returned
+        // summary: the stored ones were written before it ended.
+        summary
+            .phases_ms
+            .insert("publish".into(), t.elapsed().as_millis() as u64);
+        summary.elapsed_ms = self.started.elapsed().as_millis() as u64;
+        Ok(summary)
+    }
+}
+
+/// Deletes what the manifest no longer names: older identity_map files
+/// (unless `builds/current.json` still lists them), resolved_events files
+/// of rewritten partitions and leftovers of interrupted runs, older state.
+async fn sweep(lake: &Lake, manifest: &Manifest) -> Result<()> {
+    let keep_map: BTreeSet<&String> = manifest.identity_map.iter().collect();
+    let build_listed = build_listed_identity_map(lake).await?;
+    for f in lake.list(IDENTITY_MAP).await? {
+        if !keep_map.contains(&f) && !build_listed.contains(&f) {
+            lake.delete(&f).await?;
+        }
+    }
+    let keep_resolved: BTreeSet<&String> = manifest.resolved_events.iter().collect();
+    for f in lake.list(RESOLVED_EVENTS).await? {
+        if !keep_resolved.contains(&f) {
+            lake.delete(&f).await?;
+        }
+    }
+    let keep_state = [&manifest.state.nodes, &manifest.state.sets];
+    for f in lake.list(&format!("{IDENTITY_DIR}/state")).await? {
+        if !keep_state.contains(&&f) {
+            lake.delete(&f).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The identity_map files the current build uses (`tables.identity_map` of
+/// `builds/current.json`): kept until a later build stops listing them.
+async fn build_listed_identity_map(lake: &Lake) -> Result<BTreeSet<String>> {
+    let Some(bytes) = lake.get_opt(BUILDS_MANIFEST).await? else {
+        return Ok(BTreeSet::new());
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| IdentityError::BadState {
+            location: BUILDS_MANIFEST.into(),
+            reason: e.to_string(),
+        })?;
+    Ok(value
+        .pointer("/tables/identity_map")
+        .and_then(|v| v.as_array())
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
+}

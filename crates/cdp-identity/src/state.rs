@@ -1,0 +1,363 @@
+//! What the stage keeps in the lake between runs:
+//!
+//! - `identity/current.json` (the [`Manifest`]): the latest run's
+//!   identity_map and resolved_events files, its graph state files, the
+//!   events files already resolved, the next free one_key, the summary.
+//!   Written last, in one atomic put: a run that dies before it leaves the
+//!   previous run in force, and its half-written files are swept by the next.
+//! - `identity/state/<run_id>/nodes.parquet`: every identifier ever seen
+//!   (packed value, first/last seen, flags, one_key), in node id order;
+//! - `identity/state/<run_id>/sets.parquet`: every distinct set of
+//!   identifiers seen together in an event (node ids), with its span.
+//! - `identity/rules.json`: the unbind rules.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, AsArray, BinaryBuilder, Int64Array, ListArray, RecordBatch, UInt32Array, UInt8Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{Field, Int64Type, UInt32Type, UInt8Type};
+use bytes::Bytes;
+use cdp_lake::{parquet_io, Lake};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IdentityError, Result};
+use crate::nodes::Nodes;
+use crate::one_id::OneKey;
+use crate::sets::Sets;
+use crate::summary::ResolveSummary;
+use crate::tables::{state_nodes_schema, state_sets_schema, IDENTITY_DIR};
+
+pub const MANIFEST: &str = "identity/current.json";
+pub const RULES: &str = "identity/rules.json";
+
+/// `identity/current.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    pub run_id: String,
+    pub finished_at: String,
+    /// The next one_key to allocate; keys are never reused.
+    pub next_key: OneKey,
+    /// The files of the `identity_map` table, all of them.
+    pub identity_map: Vec<String>,
+    /// The files of the `resolved_events` table, all of them.
+    pub resolved_events: Vec<String>,
+    pub state: StateFiles,
+    /// Events files already read into the graph, sorted.
+    pub resolved_inputs: Vec<String>,
+    /// The junk extras the graph was last checked against.
+    #[serde(default)]
+    pub junk_extra: Vec<String>,
+    pub summary: ResolveSummary,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StateFiles {
+    pub nodes: String,
+    pub sets: String,
+}
+
+impl Manifest {
+    pub async fn load(lake: &Lake) -> Result<Option<Self>> {
+        match lake.get_opt(MANIFEST).await? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| IdentityError::BadState {
+                        location: MANIFEST.into(),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    pub(crate) async fn store(&self, lake: &Lake) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|source| IdentityError::Json {
+            what: "identity/current.json",
+            source,
+        })?;
+        lake.put(MANIFEST, Bytes::from(json)).await?;
+        Ok(())
+    }
+}
+
+/// One unbind rule: this identifier is never joined to anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnbindRule {
+    pub id_type: String,
+    pub id_value: String,
+    /// When the operator asked for it (RFC 3339).
+    pub at: String,
+    /// The one_id it was detached from.
+    pub from_one_id: Option<String>,
+}
+
+/// `identity/rules.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RuleBook {
+    pub unbind: Vec<UnbindRule>,
+}
+
+impl RuleBook {
+    pub async fn load(lake: &Lake) -> Result<Self> {
+        match lake.get_opt(RULES).await? {
+            None => Ok(Self::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| IdentityError::BadState {
+                location: RULES.into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub(crate) async fn store(&self, lake: &Lake) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|source| IdentityError::Json {
+            what: "identity/rules.json",
+            source,
+        })?;
+        lake.put(RULES, Bytes::from(json)).await?;
+        Ok(())
+    }
+}
+
+/// The graph as stored: identifiers with the one_key each had at the end of
+/// the last run, and the sets.
+pub struct Graph {
+    pub nodes: Nodes,
+    pub sets: Sets,
+    /// one_key per node at the end of the last run (0: none, for excluded
+    /// nodes and those new in this run).
+    pub keys: Vec<OneKey>,
+    pub next_key: OneKey,
+}
+
+impl Graph {
+    pub fn empty() -> Self {
+        Self {
+            nodes: Nodes::new(),
+            sets: Sets::new(),
+            keys: Vec::new(),
+            next_key: 1,
+        }
+    }
+
+    /// Reads the state the manifest names.
+    pub async fn load(lake: &Lake, manifest: &Manifest) -> Result<Self> {
+        let mut g = Self::empty();
+        g.next_key = manifest.next_key.max(1);
+        let path = &manifest.state.nodes;
+        let bad = |reason: String| IdentityError::BadState {
+            location: path.clone(),
+            reason,
+        };
+        let batches = parquet_io::decode(path, lake.get(path).await?, None)?;
+        for batch in &batches {
+            let col = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .ok_or_else(|| bad(format!("no column {name}")))
+            };
+            let tags = col("tag")?
+                .as_primitive_opt::<UInt8Type>()
+                .ok_or_else(|| bad("tag".into()))?;
+            let values = col("value")?
+                .as_binary_opt::<i32>()
+                .ok_or_else(|| bad("value".into()))?;
+            let first = col("first_seen")?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| bad("first_seen".into()))?;
+            let last = col("last_seen")?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| bad("last_seen".into()))?;
+            let flags = col("flags")?
+                .as_primitive_opt::<UInt8Type>()
+                .ok_or_else(|| bad("flags".into()))?;
+            let keys = col("one_key")?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| bad("one_key".into()))?;
+            for i in 0..batch.num_rows() {
+                g.nodes.push_stored(
+                    tags.value(i),
+                    values.value(i),
+                    first.value(i),
+                    last.value(i),
+                    flags.value(i),
+                )?;
+                g.keys.push(keys.value(i));
+            }
+        }
+        let path = &manifest.state.sets;
+        let bad = |reason: String| IdentityError::BadState {
+            location: path.clone(),
+            reason,
+        };
+        let node_count = g.nodes.len() as u32;
+        for batch in parquet_io::decode(path, lake.get(path).await?, None)? {
+            let col = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .ok_or_else(|| bad(format!("no column {name}")))
+            };
+            let members = col("members")?
+                .as_list_opt::<i32>()
+                .ok_or_else(|| bad("members".into()))?;
+            let values = members
+                .values()
+                .as_primitive_opt::<UInt32Type>()
+                .ok_or_else(|| bad("members".into()))?;
+            let first = col("first_seen")?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| bad("first_seen".into()))?;
+            let last = col("last_seen")?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| bad("last_seen".into()))?;
+            let events = col("events")?
+                .as_primitive_opt::<UInt32Type>()
+                .ok_or_else(|| bad("events".into()))?;
+            let offsets = members.value_offsets();
+            let raw = values.values();
+            for i in 0..batch.num_rows() {
+                let m = &raw[offsets[i] as usize..offsets[i + 1] as usize];
+                if m.iter().any(|&n| n >= node_count) {
+                    return Err(bad(format!(
+                        "set {i} names a node beyond the {node_count} stored"
+                    )));
+                }
+                g.sets
+                    .push(m, first.value(i), last.value(i), events.value(i))?;
+            }
+        }
+        Ok(g)
+    }
+
+    /// Writes the state as of `keys` (the one_key of every node now).
+    pub async fn store(&self, lake: &Lake, run_id: &str, keys: &[OneKey]) -> Result<StateFiles> {
+        let dir = format!("{IDENTITY_DIR}/state/{run_id}");
+        let files = StateFiles {
+            nodes: format!("{dir}/nodes.parquet"),
+            sets: format!("{dir}/sets.parquet"),
+        };
+        let n = self.nodes.len();
+        let mut tags = Vec::with_capacity(n);
+        let mut values = BinaryBuilder::with_capacity(n, n * 20);
+        for i in 0..n as u32 {
+            let (tag, bytes) = self.nodes.stored_form(i);
+            tags.push(tag);
+            if self.nodes.flags(i) & crate::nodes::flag::ERASED != 0 {
+                values.append_value(b"");
+            } else {
+                values.append_value(bytes);
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt8Array::from(tags)),
+            Arc::new(values.finish()),
+            Arc::new(Int64Array::from(self.nodes.first_seen.clone())),
+            Arc::new(Int64Array::from(self.nodes.last_seen.clone())),
+            Arc::new(UInt8Array::from(self.nodes.flags.clone())),
+            Arc::new(Int64Array::from(keys.to_vec())),
+        ];
+        let batch = RecordBatch::try_new(state_nodes_schema(), columns)
+            .map_err(IdentityError::arrow("identity state nodes"))?;
+        let bytes =
+            encode_plain_blocking(files.nodes.clone(), state_nodes_schema(), batch, &["value"])
+                .await?;
+        lake.put(&files.nodes, bytes).await?;
+
+        let (offsets, members) = self.sets.flat();
+        fits_i32(members.len(), "set members")?;
+        let list = ListArray::new(
+            Arc::new(Field::new(
+                "item",
+                arrow::datatypes::DataType::UInt32,
+                false,
+            )),
+            OffsetBuffer::new(
+                offsets
+                    .iter()
+                    .map(|&o| o as i32)
+                    .collect::<Vec<i32>>()
+                    .into(),
+            ),
+            Arc::new(UInt32Array::from(members.to_vec())),
+            None,
+        );
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(list),
+            Arc::new(Int64Array::from(self.sets.first_seen.clone())),
+            Arc::new(Int64Array::from(self.sets.last_seen.clone())),
+            Arc::new(UInt32Array::from(self.sets.events.clone())),
+        ];
+        let batch = RecordBatch::try_new(state_sets_schema(), columns)
+            .map_err(IdentityError::arrow("identity state sets"))?;
+        let bytes = encode_blocking(files.sets.clone(), state_sets_schema(), batch).await?;
+        lake.put(&files.sets, bytes).await?;
+        Ok(files)
+    }
+}
+
+/// Encodes one batch as Parquet on a blocking thread.
+pub(crate) async fn encode_blocking(
+    location: String,
+    schema: arrow::datatypes::SchemaRef,
+    batch: RecordBatch,
+) -> Result<Bytes> {
+    tokio::task::spawn_blocking(move || parquet_io::encode(&location, schema, &[batch]))
+        .await
+        .map_err(|e| IdentityError::Task(e.to_string()))?
+        .map_err(Into::into)
+}
+
+/// Encodes one batch as Parquet like `parquet_io::encode` (zstd level 1,
+/// 128k-row groups, chunk statistics), without dictionaries on `plain`
+/// columns: unique values (identifier values, one_ids of identity_map) only
+/// fill a dictionary to throw it away (profiled).
+pub(crate) async fn encode_plain_blocking(
+    location: String,
+    schema: arrow::datatypes::SchemaRef,
+    batch: RecordBatch,
+    plain: &'static [&'static str],
+) -> Result<Bytes> {
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use parquet::schema::types::ColumnPath;
+    tokio::task::spawn_blocking(move || {
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(1).expect("zstd level 1"),
+            ))
+            .set_max_row_group_row_count(Some(parquet_io::ROW_GROUP_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_created_by("cdp".to_string());
+        for column in plain {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        let mut buf = Vec::new();
+        let err = |source| {
+            IdentityError::Lake(cdp_lake::LakeError::Encode {
+                location: location.clone(),
+                source,
+            })
+        };
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut buf, schema, Some(props.build()))
+                .map_err(err)?;
+        writer.write(&batch).map_err(err)?;
+        writer.close().map_err(err)?;
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(|e| IdentityError::Task(e.to_string()))?
+}
+
+/// Checks that an offsets array fits i32 (Arrow lists).
+pub(crate) fn fits_i32(len: usize, what: &'static str) -> Result<()> {
+    if len > i32::MAX as usize {
+        return Err(IdentityError::TooLarge {
+            what,
+            limit: i32::MAX as u64,
+        });
+    }
+    Ok(())
+}

@@ -293,7 +293,7 @@ fn merges_batch(build: &FixtureBuild) -> Result<RecordBatch> {
 
 /// Writes `batch` as `<table>/part-<id>-<n>.parquet` files of at most
 /// `rows_per_file` rows (one file when empty); returns their paths.
-async fn write_table(
+pub async fn write_table(
     lake: &Lake,
     table: &str,
     id: &str,
@@ -329,38 +329,14 @@ async fn write_table(
 /// Writes every table of `build` and its merges, without pointing
 /// `builds/current.json` at it yet (see [`publish`]).
 pub async fn write_build(lake: &Lake, build: &FixtureBuild) -> Result<BuildManifest> {
-    let rows = build.rows_per_file;
-    let mut tables = BTreeMap::new();
-    tables.insert(
-        IDENTITY_MAP.to_string(),
-        write_table(
-            lake,
-            IDENTITY_MAP,
-            &build.identity_run_id,
-            identity_map_batch(build)?,
-            rows,
-        )
-        .await?,
-    );
-    tables.insert(
-        PROFILES.to_string(),
-        write_table(
-            lake,
-            PROFILES,
-            &build.build_id,
-            profiles_batch(build)?,
-            rows,
-        )
-        .await?,
-    );
-    tables.insert(
-        TAGS.to_string(),
-        write_table(lake, TAGS, &build.build_id, tags_batch(build)?, rows).await?,
-    );
-    tables.insert(
-        LTV.to_string(),
-        write_table(lake, LTV, &build.build_id, ltv_batch(build)?, rows).await?,
-    );
+    let identity_map = write_table(
+        lake,
+        IDENTITY_MAP,
+        &build.identity_run_id,
+        identity_map_batch(build)?,
+        build.rows_per_file,
+    )
+    .await?;
     if !build.merges.is_empty() {
         // The identity stage writes one merges file per run; builds do not list it.
         write_table(
@@ -372,6 +348,35 @@ pub async fn write_build(lake: &Lake, build: &FixtureBuild) -> Result<BuildManif
         )
         .await?;
     }
+    write_build_over(lake, build, identity_map).await
+}
+
+/// Writes the build tables of `build` (profiles, tags, ltv) over an
+/// identity_map written elsewhere (by `cdp resolve`: the files its
+/// `identity/current.json` names), as `cdp build` lists them; the persons'
+/// identifiers, `identity_run_id` and merges are not used. Does not point
+/// `builds/current.json` at it yet (see [`publish`]).
+pub async fn write_build_over(
+    lake: &Lake,
+    build: &FixtureBuild,
+    identity_map_files: Vec<String>,
+) -> Result<BuildManifest> {
+    let rows = build.rows_per_file;
+    let id = &build.build_id;
+    let mut tables = BTreeMap::new();
+    tables.insert(IDENTITY_MAP.to_string(), identity_map_files);
+    tables.insert(
+        PROFILES.to_string(),
+        write_table(lake, PROFILES, id, profiles_batch(build)?, rows).await?,
+    );
+    tables.insert(
+        TAGS.to_string(),
+        write_table(lake, TAGS, id, tags_batch(build)?, rows).await?,
+    );
+    tables.insert(
+        LTV.to_string(),
+        write_table(lake, LTV, id, ltv_batch(build)?, rows).await?,
+    );
     Ok(BuildManifest {
         build_id: build.build_id.clone(),
         as_of: build.as_of.clone(),

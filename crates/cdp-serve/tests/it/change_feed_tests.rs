@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use cdp_config::KafkaConfig;
 use cdp_lake::Lake;
 use cdp_serve::changes::{self, PublishTarget};
-use cdp_serve::fixture_lake::{self, FixtureBuild, FixtureMerge};
+use cdp_serve::fixture_lake::{self, phone_identifiers, FixtureBuild, FixtureMerge};
+use cdp_serve::snapshot::one_id;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::Message;
@@ -133,6 +134,48 @@ async fn changes_since_the_last_published_build_are_found_and_match_the_schema()
 
 #[tokio::test]
 async fn a_build_that_merges_two_one_ids_publishes_the_merge_on_the_topic() {
+    let target = topic_for_test().await;
+    let (first, second) = two_builds();
+    let (_dir, lake) = lake_with(&first).await;
+    let s1 = changes::publish(&lake, &target, &ignored()).await.unwrap();
+    assert_eq!((s1.added, s1.merges, s1.messages), (10, 0, 10));
+    fixture_lake::write_and_publish(&lake, &second)
+        .await
+        .unwrap();
+    let s2 = changes::publish(&lake, &target, &ignored()).await.unwrap();
+    assert_eq!(
+        (s2.merges, s2.removed, s2.added, s2.changed),
+        (1, 1, 1, 2),
+        "{s2:?}"
+    );
+    assert_eq!(s2.previous_build_id.as_deref(), Some("b1"));
+    let again = changes::publish(&lake, &target, &ignored()).await.unwrap();
+    assert!(again.already_published && again.messages == 0);
+
+    let expected = (s1.messages + s2.messages) as usize;
+    let found = read_topic(&target, expected).await;
+    assert_eq!(found.len(), expected, "every change arrived: {found:?}");
+    let schema = schema();
+    for (_, _, m) in &found {
+        validate(&schema, m).unwrap_or_else(|e| panic!("{e}\n{m}"));
+    }
+    let merge = found
+        .iter()
+        .find(|(_, kind, _)| kind == "identity_merge")
+        .expect("the merge is on the topic");
+    assert_eq!(merge.0, "OID000000000002", "keyed by the absorbed one_id");
+    assert_eq!(merge.2["survivor_one_id"], "OID000000000001");
+    assert_eq!(merge.2["build"]["build_id"], "b2");
+    let removed = found
+        .iter()
+        .find(|(_, kind, _)| kind == "profile_removed")
+        .expect("the absorbed profile is removed");
+    assert_eq!(removed.2["merged_into"], "OID000000000001");
+    cdp_ingest::kafka::admin::delete_topics(&target.brokers, &target.kafka, &[&target.topic]).await;
+}
+
+/// A fresh topic of 3 partitions on the real broker (`CDP_TEST_KAFKA_BROKERS`).
+async fn topic_for_test() -> PublishTarget {
     let brokers = std::env::var("CDP_TEST_KAFKA_BROKERS")
         .ok()
         .filter(|b| !b.trim().is_empty())
@@ -151,41 +194,30 @@ async fn a_build_that_merges_two_one_ids_publishes_the_merge_on_the_topic() {
     cdp_ingest::kafka::admin::create_topics(&brokers, &kafka, &[&topic], 3)
         .await
         .unwrap();
-    let target = PublishTarget {
-        brokers: brokers.clone(),
-        topic: topic.clone(),
-        kafka: kafka.clone(),
-    };
-    let (first, second) = two_builds();
-    let (_dir, lake) = lake_with(&first).await;
-    let s1 = changes::publish(&lake, &target, &ignored()).await.unwrap();
-    assert_eq!((s1.added, s1.merges, s1.messages), (10, 0, 10));
-    fixture_lake::write_and_publish(&lake, &second)
-        .await
-        .unwrap();
-    let s2 = changes::publish(&lake, &target, &ignored()).await.unwrap();
-    assert_eq!(
-        (s2.merges, s2.removed, s2.added, s2.changed),
-        (1, 1, 1, 2),
-        "{s2:?}"
-    );
-    assert_eq!(s2.previous_build_id.as_deref(), Some("b1"));
-    let again = changes::publish(&lake, &target, &ignored()).await.unwrap();
-    assert!(again.already_published && again.messages == 0);
+    PublishTarget {
+        brokers,
+        topic,
+        kafka,
+    }
+}
 
-    // Read the topic from the beginning with a fresh group.
-    let expected = (s1.messages + s2.messages) as usize;
-    let found = tokio::task::spawn_blocking(move || {
-        let mut config = cdp_ingest::kafka::admin_config(&brokers, &kafka).unwrap();
+/// Reads the topic from the beginning with a fresh group (short session
+/// timeouts, so that the join takes seconds) until `expected` messages
+/// arrived, or two minutes passed (a guard against hanging): (key, kind
+/// header, JSON) each.
+async fn read_topic(target: &PublishTarget, expected: usize) -> Vec<(String, String, Value)> {
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut config = cdp_ingest::kafka::admin_config(&target.brokers, &target.kafka).unwrap();
         config
-            .set("group.id", format!("{topic}-reader"))
+            .set("group.id", format!("{}-reader", target.topic))
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "false")
             .set("session.timeout.ms", "6000")
             .set("max.poll.interval.ms", "10000")
             .set("heartbeat.interval.ms", "1000");
         let consumer: BaseConsumer = config.create().unwrap();
-        consumer.subscribe(&[&topic]).unwrap();
+        consumer.subscribe(&[&target.topic]).unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut found: Vec<(String, String, Value)> = Vec::new();
         while found.len() < expected && Instant::now() < deadline {
@@ -208,23 +240,97 @@ async fn a_build_that_merges_two_one_ids_publishes_the_merge_on_the_topic() {
         found
     })
     .await
-    .unwrap();
-    assert_eq!(found.len(), expected, "every change arrived: {found:?}");
+    .unwrap()
+}
+
+/// The acceptance test over the identity stage itself: `cdp resolve` sees
+/// a phone and an openid apart (two one_ids), a later event carries both
+/// and it merges them, recording the merge in `identity_merges`; the build
+/// after it publishes that merge on the change topic of the real broker,
+/// keyed by the absorbed one_id, and the absorbed profile as removed.
+#[tokio::test]
+async fn a_merge_recorded_by_cdp_resolve_is_published_on_the_topic() {
+    let target = topic_for_test().await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let phone = phone_identifiers("13800138000");
+    let openid = (cdp_model::IdType::Openid, "o-alice-WX".to_string());
+
+    let first = ingest_and_resolve(
+        &lake,
+        "ingest-1",
+        &[
+            event("e1", 0, &phone),
+            event("e2", 1, std::slice::from_ref(&openid)),
+        ],
+    )
+    .await;
+    let (_, keys) = resolved_identity_map(&lake).await;
+    let phone_key = keys[&format!("phone:{ALICE_PHONE}")];
+    let openid_key = keys["openid:o-alice-WX"];
+    assert_ne!(phone_key, openid_key, "apart before the edge: {keys:?}");
+    build_over_resolved_identity(&lake, "b1", |_| 1).await;
+    let s1 = changes::publish(&lake, &target, &ignored()).await.unwrap();
+    assert_eq!((s1.added, s1.merges, s1.messages), (2, 0, 2), "{s1:?}");
+
+    // One event carries both: the graph joins them; the older key survives.
+    let mut both = phone.clone();
+    both.push(openid.clone());
+    let second = ingest_and_resolve(&lake, "ingest-2", &[event("e3", 2, &both)]).await;
+    assert_eq!(second.merges, 1, "{second:?}");
+    assert!(second.run_id > first.run_id);
+    let (_, keys) = resolved_identity_map(&lake).await;
+    let (survivor, absorbed) = (phone_key.min(openid_key), phone_key.max(openid_key));
+    assert_eq!(keys[&format!("phone:{ALICE_PHONE}")], survivor);
+    assert_eq!(keys["openid:o-alice-WX"], survivor);
+    build_over_resolved_identity(&lake, "b2", |_| 2).await;
+    let s2 = changes::publish(&lake, &target, &ignored()).await.unwrap();
+    assert_eq!(
+        (s2.merges, s2.removed, s2.added, s2.changed),
+        (1, 1, 0, 1),
+        "{s2:?}"
+    );
+
+    let found = read_topic(&target, (s1.messages + s2.messages) as usize).await;
+    assert_eq!(
+        found.len() as u64,
+        s1.messages + s2.messages,
+        "every change arrived: {found:?}"
+    );
     let schema = schema();
     for (_, _, m) in &found {
         validate(&schema, m).unwrap_or_else(|e| panic!("{e}\n{m}"));
+        assert!(
+            !m.to_string().contains("13800138000") && !m.to_string().contains("o-alice-WX"),
+            "no identifier values: {m}"
+        );
     }
+    let (absorbed_id, survivor_id) = (one_id(absorbed), one_id(survivor));
     let merge = found
         .iter()
         .find(|(_, kind, _)| kind == "identity_merge")
         .expect("the merge is on the topic");
-    assert_eq!(merge.0, "OID000000000002", "keyed by the absorbed one_id");
-    assert_eq!(merge.2["survivor_one_id"], "OID000000000001");
+    assert_eq!(merge.0, absorbed_id, "keyed by the absorbed one_id");
+    assert_eq!(merge.2["one_id"], absorbed_id.as_str());
+    assert_eq!(merge.2["survivor_one_id"], survivor_id.as_str());
+    assert_eq!(merge.2["identity_run_id"], second.run_id.as_str());
     assert_eq!(merge.2["build"]["build_id"], "b2");
+    let mut edge: Vec<&str> = merge.2["edge_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    edge.sort_unstable();
+    assert!(
+        edge.contains(&"openid") && edge.len() == 2,
+        "the edge's identifier types: {edge:?}"
+    );
     let removed = found
         .iter()
         .find(|(_, kind, _)| kind == "profile_removed")
         .expect("the absorbed profile is removed");
-    assert_eq!(removed.2["merged_into"], "OID000000000001");
+    assert_eq!(removed.0, absorbed_id);
+    assert_eq!(removed.2["merged_into"], survivor_id.as_str());
     cdp_ingest::kafka::admin::delete_topics(&target.brokers, &target.kafka, &[&target.topic]).await;
 }

@@ -191,3 +191,79 @@ async fn unknown_identifiers_are_404_and_malformed_ones_400_with_a_message() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// The same acceptance point over an identity_map written by the identity
+/// stage itself (`cdp resolve` over ingested events), before and after it
+/// merges two one_ids: every accepted phone format, the phone's hashes and
+/// the openid find the one_id identity_map holds; the absorbed one_id is
+/// gone (404) once a build over the merged graph is current.
+#[tokio::test]
+async fn lookups_follow_the_identity_map_cdp_resolve_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = cdp_lake::Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let phone = cdp_serve::fixture_lake::phone_identifiers("13800138000");
+    let openid = (cdp_model::IdType::Openid, "o-alice-WX".to_string());
+    ingest_and_resolve(
+        &lake,
+        "ingest-1",
+        &[
+            event("e1", 0, &phone),
+            event("e2", 1, std::slice::from_ref(&openid)),
+        ],
+    )
+    .await;
+    build_over_resolved_identity(&lake, "b1", |_| 1).await;
+    let server = serve(&lake).await;
+    let mut conn = Conn::open(server.addr).await;
+    let alice_md5 = md5_hex("13800138000").to_uppercase();
+    let mut one_ids_before = Vec::new();
+    for build_id in ["b1", "b2"] {
+        if build_id == "b2" {
+            let mut both = phone.clone();
+            both.push(openid.clone());
+            let run = ingest_and_resolve(&lake, "ingest-2", &[event("e3", 2, &both)]).await;
+            assert_eq!(run.merges, 1, "{run:?}");
+            build_over_resolved_identity(&lake, "b2", |_| 2).await;
+            wait_for_build(server.addr, Some("b2")).await;
+        }
+        let phone_one_id = one_id_in_identity_map(&lake, "phone", ALICE_PHONE).await;
+        let openid_one_id = one_id_in_identity_map(&lake, "openid", "o-alice-WX").await;
+        assert_eq!(
+            phone_one_id == openid_one_id,
+            build_id == "b2",
+            "merged only by the second run"
+        );
+        if build_id == "b1" {
+            one_ids_before = vec![phone_one_id.clone(), openid_one_id.clone()];
+        }
+        for raw in ["+86 138-0013-8000", "8613800138000", "138 0013 8000"] {
+            let path = format!("/v1/profiles/phone/{}", encode(raw));
+            let (status, body, _) = conn.send(Method::GET, &path, Some(TOKEN), None).await;
+            assert_eq!(status, StatusCode::OK, "{build_id} {raw}: {body}");
+            assert_eq!(body["one_id"], phone_one_id.as_str(), "{build_id} {raw}");
+            assert_eq!(body["build"]["build_id"], build_id);
+            assert_eq!(body["profile"]["one_id"], phone_one_id.as_str());
+        }
+        for (t, v, expected) in [
+            ("phone_md5", alice_md5.as_str(), &phone_one_id),
+            ("openid", "o-alice-WX", &openid_one_id),
+        ] {
+            let path = format!("/v1/profiles/{t}/{}", encode(v));
+            let (status, body, _) = conn.send(Method::GET, &path, Some(TOKEN), None).await;
+            assert_eq!(status, StatusCode::OK, "{build_id} {t}: {body}");
+            assert_eq!(body["one_id"], expected.as_str(), "{build_id} {t}");
+        }
+    }
+    // The absorbed one_id has no profile in b2; the survivor has.
+    let survivor = one_id_in_identity_map(&lake, "openid", "o-alice-WX").await;
+    for before in one_ids_before {
+        let path = format!("/v1/profiles/by-one-id/{before}");
+        let (status, body, _) = conn.send(Method::GET, &path, Some(TOKEN), None).await;
+        if before == survivor {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        }
+    }
+    server.shutdown().await.unwrap();
+}

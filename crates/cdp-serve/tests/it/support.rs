@@ -1,6 +1,7 @@
 //! A small fixture lake (see `cdp_serve::fixture_lake`), a server over it on
 //! a real loopback socket, and a real HTTP client (hyper's).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -261,4 +262,108 @@ pub fn capture_logs() {
             .try_init();
         buffer
     });
+}
+
+/// Writes `events` into the lake as one ingest run, then runs the identity
+/// stage itself (`cdp resolve`) over them: identity_map and identity_merges
+/// as cdp-identity writes them.
+pub async fn ingest_and_resolve(
+    lake: &Lake,
+    ingest_run: &str,
+    events: &[cdp_model::CanonicalEvent],
+) -> cdp_identity::ResolveSummary {
+    let mut writer = cdp_lake::EventWriter::open(
+        lake.clone(),
+        ingest_run,
+        cdp_lake::event_writer::EventWriterOptions::default(),
+    )
+    .await
+    .unwrap();
+    for e in events {
+        writer.offer(e).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    cdp_identity::resolve(lake, &cdp_config::IdentityConfig::default())
+        .await
+        .unwrap()
+}
+
+/// One online event at 2026-11-01 + `minutes` carrying `identifiers`
+/// (canonical, as ingest leaves them).
+pub fn event(
+    event_id: &str,
+    minutes: i64,
+    identifiers: &[(IdType, String)],
+) -> cdp_model::CanonicalEvent {
+    let mut e = cdp_model::CanonicalEvent::new(
+        event_id.into(),
+        "online".into(),
+        "page_view".into(),
+        1_793_491_200_000_000 + minutes * 60_000_000,
+        cdp_model::Provenance::file_line("test.jsonl", minutes),
+    );
+    e.identifiers = identifiers
+        .iter()
+        .map(|(t, v)| cdp_model::Identifier::new(*t, v))
+        .collect();
+    e.identifiers.sort();
+    e.identifiers.dedup();
+    e
+}
+
+/// The current identity_map of `cdp resolve` (`identity/current.json`):
+/// its files, and `TYPE:VALUE` → one_key.
+pub async fn resolved_identity_map(lake: &Lake) -> (Vec<String>, BTreeMap<String, i64>) {
+    use arrow::array::AsArray;
+    let manifest = cdp_identity::state::Manifest::load(lake)
+        .await
+        .unwrap()
+        .expect("resolved");
+    let mut keys = BTreeMap::new();
+    for file in &manifest.identity_map {
+        let bytes = lake.get(file).await.unwrap();
+        for b in cdp_lake::parquet_io::decode(file, bytes, None).unwrap() {
+            let t = b.column_by_name("id_type").unwrap().as_string::<i32>();
+            let v = b.column_by_name("id_value").unwrap().as_string::<i32>();
+            let k = b
+                .column_by_name("one_key")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                keys.insert(format!("{}:{}", t.value(i), v.value(i)), k.value(i));
+            }
+        }
+    }
+    (manifest.identity_map, keys)
+}
+
+/// A build over the identity graph `cdp resolve` left: one profile per
+/// one_key of its identity_map (the fixture's columns and tags of
+/// [`persons`], `orders` from `orders_of`), listing identity's identity_map
+/// files; published as the current build.
+pub async fn build_over_resolved_identity(
+    lake: &Lake,
+    build_id: &str,
+    orders_of: impl Fn(i64) -> i64,
+) -> cdp_serve::BuildManifest {
+    let (files, keys) = resolved_identity_map(lake).await;
+    let distinct: std::collections::BTreeSet<i64> = keys.values().copied().collect();
+    let people = distinct
+        .into_iter()
+        .map(|k| {
+            let mut p = persons(1).remove(0);
+            p.one_key = k;
+            p.identifiers.clear();
+            p.orders = orders_of(k);
+            p
+        })
+        .collect();
+    let build = build(build_id, "unused", people, vec![]);
+    let manifest = cdp_serve::fixture_lake::write_build_over(lake, &build, files)
+        .await
+        .unwrap();
+    cdp_serve::fixture_lake::publish(lake, &manifest)
+        .await
+        .unwrap();
+    manifest
 }

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod kafka;
 pub mod layered;
 pub mod tags;
+pub mod serve;
 
 use std::path::Path;
 
@@ -30,6 +31,7 @@ pub use error::{ConfigError, Result};
 pub use identity::IdentityConfig;
 pub use kafka::{KafkaConfig, RollConfig};
 pub use tags::{TagGroup, TagGroupKind, TagRule};
+pub use serve::ServeConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +57,9 @@ pub struct PipelineConfig {
     /// Tag groups added to (or replacing) the built-in ones.
     #[serde(default)]
     pub tag_group: Vec<TagGroup>,
+    /// The profile API and the change feed (`cdp serve`, `cdp publish-changes`).
+    #[serde(default)]
+    pub serve: ServeConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -142,6 +147,7 @@ impl PipelineConfig {
             .validate(|source| self.format(source).is_some())?;
         self.build.validate()?;
         tags::validate_tag_groups(&self.tag_group)?;
+        self.serve.validate()?;
         let mut names = std::collections::BTreeSet::new();
         for (i, m) in self.mapped_source.iter().enumerate() {
             m.validate().map_err(|e| ConfigError::Field {
@@ -170,7 +176,8 @@ impl PipelineConfig {
         }
     }
 
-    fn junk_list(&self) -> Result<JunkList> {
+    /// The junk values of the contract plus `[junk] extra`.
+    pub fn junk_list(&self) -> Result<JunkList> {
         JunkList::with_extra(&self.junk.extra).map_err(|e| ConfigError::Field {
             field: "junk.extra".into(),
             reason: e.to_string(),

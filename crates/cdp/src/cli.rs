@@ -40,6 +40,12 @@ pub enum Command {
     Build(BuildArgs),
     /// Load every table into ClickHouse.
     Load(LoadArgs),
+    /// Serve unified profiles over HTTP: lookup by identifier or one_id, segments.
+    Serve(ServeArgs),
+    /// Write an audience file (人群包): a segment's phones, hashed for ad platforms.
+    Export(ExportArgs),
+    /// Publish the current build's changes (profiles, identity merges) to Kafka.
+    PublishChanges(PublishChangesArgs),
     /// Run the whole pipeline on a generated world, needing no services.
     Demo(DemoArgs),
     /// Write a synthetic world as the four reference sources, with its ground truth.
@@ -157,6 +163,48 @@ pub struct LoadArgs {
     /// Reload every table and month from the lake, not only what changed.
     #[arg(long)]
     pub full_reload: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// Listen address (default serve.listen, 127.0.0.1:8080). Bearer tokens
+    /// come from CDP_SERVE_TOKENS (comma-separated) or [serve] tokens.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// The segment: TAG_GROUP=TAG, e.g. lifecycle=dormant.
+    #[arg(long, value_name = "GROUP=TAG")]
+    pub segment: String,
+    #[arg(long, value_parser = ["csv", "jsonl", "parquet"], default_value = "csv")]
+    pub format: String,
+    /// Hash of the 11-digit national number, lowercase hex (contract §3).
+    #[arg(long, value_parser = ["md5", "sha256"], default_value = "md5")]
+    pub hash: String,
+    /// Output file (default stdout; required for parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishChangesArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// Kafka bootstrap servers (default kafka.brokers of --config).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Topic (default serve.change_topic, cdp.profile_updates).
+    #[arg(long)]
+    pub topic: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod build;
 mod cli;
 mod demo;
 mod eval;
+mod export;
 mod forget;
 mod generate;
 mod identity;
@@ -12,7 +13,9 @@ mod ingest;
 mod load;
 mod logging;
 mod produce;
+mod publish_changes;
 mod resolve;
+mod serve;
 mod shutdown;
 
 use anyhow::{Context, Result};
@@ -55,6 +58,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(args) => build::run(args, &config).await,
         Command::Load(args) => load::run(args, &config).await,
+        Command::Serve(args) => serve::run(args, &config).await,
+        Command::Export(args) => export::run(args).await,
+        Command::PublishChanges(args) => publish_changes::run(args, &config).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

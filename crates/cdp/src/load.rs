@@ -37,8 +37,11 @@ pub async fn load_lake(
     let server = Server::connect(&target, &config.clickhouse)
         .await
         .with_context(|| format!("connecting to ClickHouse at {url}"))?;
-    cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload })
-        .await
+    crate::progress::spin(
+        "load",
+        cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload }),
+    )
+    .await
         .with_context(|| {
             format!(
                 "loading {} into ClickHouse database `{database}` at {url}",

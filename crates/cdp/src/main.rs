@@ -12,6 +12,8 @@ mod ingest;
 mod load;
 mod logging;
 mod produce;
+mod progress;
+mod report;
 mod resolve;
 mod shutdown;
 
@@ -55,6 +57,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval::run(args, &config).await,
         Command::Build(args) => build::run(args, &config).await,
         Command::Load(args) => load::run(args, &config).await,
+        Command::Report(args) => report::run(args).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

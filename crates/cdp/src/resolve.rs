@@ -7,8 +7,11 @@ use crate::cli::LakeArgs;
 
 pub async fn run(args: LakeArgs, config: &PipelineConfig) -> Result<()> {
     let lake = cdp_lake::Lake::open(&args.lake).context("opening the lake")?;
-    let summary = cdp_identity::resolve(&lake, &config.identity_config())
-        .await
+    let summary = crate::progress::spin(
+        "resolve",
+        cdp_identity::resolve(&lake, &config.identity_config()),
+    )
+    .await
         .context("resolve failed")?;
     println!("{summary}");
     println!(

@@ -189,8 +189,10 @@ impl BarChart<'_> {
     }
 }
 
-fn legend<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+type Plane = Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
+
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Plane>,
 ) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
@@ -232,7 +234,7 @@ mod tests {
         assert_eq!(chart.bars, 3);
         assert!(chart.svg.starts_with("<svg"), "{}", &chart.svg[..80]);
         assert!(chart.svg.matches("<rect").count() >= 4, "{}", chart.svg);
-        assert!(chart.svg.contains(">online<"), "{}", chart.svg);
+        assert!(chart.svg.contains(">\nonline\n</text>"), "{}", chart.svg);
     }
 
     #[test]

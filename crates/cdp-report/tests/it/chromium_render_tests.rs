@@ -59,6 +59,7 @@ fn screenshot(html: &Path, png: &Path, height: u32) {
             "--hide-scrollbars",
             "--no-first-run",
             "--disable-extensions",
+            "--disable-dev-shm-usage",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", png.display()))
@@ -150,8 +151,8 @@ fn every_chart_is_drawn_and_chromium_renders_the_report() {
         assert_drawn(chart);
     }
 
-    // Tall enough for the whole page: ~420 px per chart and its table.
-    let height = 600 + 420 * found.len() as u32;
+    // Tall enough for the whole page: a chart and its table take < 700 px.
+    let height = 800 + 700 * found.len() as u32;
     let png = artifacts_dir().join("report.png");
     let _ = std::fs::remove_file(&png);
     screenshot(&w.html_path, &png, height);

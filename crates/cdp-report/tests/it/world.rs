@@ -19,12 +19,6 @@ pub struct World {
     pub ltv_built: bool,
 }
 
-impl World {
-    pub fn lake(&self) -> Lake {
-        Lake::open(self.lake_dir.to_str().unwrap()).unwrap()
-    }
-}
-
 /// Where the tests keep what a person looks at afterwards (the HTML and the
 /// screenshot): `<target>/tmp/cdp-report/`.
 pub fn artifacts_dir() -> PathBuf {

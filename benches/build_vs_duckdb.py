@@ -8,6 +8,8 @@ import glob, json, os, re, shutil, subprocess, sys, time
 
 import duckdb
 
+import cdp_duckdb
+
 cdp, lake, as_of = sys.argv[1], sys.argv[2], sys.argv[3]
 runs = int(os.environ.get("RUNS", "3"))
 threads = 2
@@ -34,15 +36,7 @@ def duckdb_build():
     shutil.rmtree(duck_out, ignore_errors=True)
     os.makedirs(duck_out)
     t0 = time.perf_counter()
-    con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
-    con.execute("SET TimeZone = 'UTC'")
-    # The functions cdp registers beside standard SQL (session.rs).
-    con.execute("CREATE MACRO utc_day(t) AS CAST(floor(epoch_us(t) / 86400000000) AS INTEGER)")
-    con.execute(
-        "CREATE VIEW resolved_events AS SELECT * FROM read_parquet("
-        f"'{lake}/resolved_events/*/*/*.parquet', hive_partitioning = false, union_by_name = true)"
-    )
+    con = cdp_duckdb.connect(lake, threads)
     con.execute("CREATE VIEW orders AS " + read("orders.sql"))
     con.execute("CREATE TABLE profiles AS " + read("profiles.sql"))
     con.execute(read("tag_cutoffs.sql")).fetchall()

@@ -6,9 +6,8 @@
 #
 # Usage: benches/build_vs_duckdb.sh [PERSONS] (default 1000000)
 # Data under $BENCH_OUT (default /work/bench-out): the world, its lake, and
-# resolved_events. Until `cdp resolve` exists, resolved_events comes from
-# benches/resolve_standin_from_truth.py (the generator's ground truth
-# identities, labelled as a stand-in).
+# resolved_events written by `cdp resolve` (identity/current.json marks a
+# finished resolve; a lake without one is resolved again).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 persons="${1:-1000000}"
@@ -31,9 +30,8 @@ if [ ! -d "$out/lake/ingest_reports" ]; then
     --input "online=$out/world/online.jsonl" --input "offline=$out/world/offline.jsonl" \
     --input "ad=$out/world/ad.jsonl" --input "transaction=$out/world/transaction.jsonl"
 fi
-if [ ! -d "$out/lake/resolved_events" ] && ! "$cdp" resolve --help >/dev/null 2>&1; then
-  "$venv/bin/python" benches/resolve_standin_from_truth.py "$out/world" "$out/lake"
-elif [ ! -d "$out/lake/resolved_events" ]; then
-  "$cdp" resolve --lake "$out/lake" || "$venv/bin/python" benches/resolve_standin_from_truth.py "$out/world" "$out/lake"
+if [ ! -f "$out/lake/identity/current.json" ]; then
+  rm -rf "$out/lake/resolved_events"
+  RUST_LOG=warn "$cdp" resolve --lake "$out/lake"
 fi
 exec "$venv/bin/python" benches/build_vs_duckdb.py "$cdp" "$out/lake" "${AS_OF:-2026-11-30}"

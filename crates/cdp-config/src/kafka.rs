@@ -266,8 +266,10 @@ mod tests {
             .to_string()
             .contains("kafka.roll.max_age_secs"));
 
-        let mut c = KafkaConfig::default();
-        c.metrics_listen = Some("nowhere".into());
+        let c = KafkaConfig {
+            metrics_listen: Some("nowhere".into()),
+            ..KafkaConfig::default()
+        };
         assert!(c
             .validate(|_| true)
             .unwrap_err()

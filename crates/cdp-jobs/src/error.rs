@@ -52,9 +52,11 @@ pub enum JobsError {
     #[error("{path}: {reason}")]
     Manifest { path: String, reason: String },
 
-    /// The LTV models failed or are not available.
-    #[error("LTV: {0}")]
-    Ltv(String),
+    /// The LTV models could not be fitted on the purchases (cdp-ltv says
+    /// why: no customers, no convergence — too few or too alike customers to
+    /// identify the models —, a bad amount).
+    #[error("LTV: {0} (`cdp build --skip-ltv` builds profiles and tags alone)")]
+    Ltv(#[from] cdp_ltv::LtvError),
 
     #[error("a background task failed to run: {0} (our bug)")]
     Task(String),

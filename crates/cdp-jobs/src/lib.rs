@@ -303,6 +303,7 @@ async fn build_in_span(
             request.as_of,
             request.ltv_time_unit,
             config.build.ltv_discount_rate,
+            config.build.threads.unwrap_or(0),
         )
         .await?;
         emitted.push((sql::PURCHASES.name.into(), sql::PURCHASES.render(&params)));
@@ -341,14 +342,13 @@ async fn build_in_span(
     }
     let mut tables =
         publish::write_tables(lake, &build_id, stored, config.build.max_rows_per_file).await?;
-    if let Some(identity) = publish::identity_map_files(lake).await? {
-        tables.insert(publish::IDENTITY_MAP.to_string(), identity);
+    if let Some(identity) = publish::identity_manifest(lake).await? {
+        tables.insert(publish::IDENTITY_MAP.to_string(), identity.identity_map);
     }
     let manifest = BuildManifest {
         build_id,
         as_of: request.as_of.format("%Y-%m-%d").to_string(),
-        ltv_time_unit: (!request.skip_ltv)
-            .then(|| ltv::time_unit_name(request.ltv_time_unit).to_string()),
+        ltv_time_unit: (!request.skip_ltv).then(|| request.ltv_time_unit.as_str().to_string()),
         finished_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         tables,
     };

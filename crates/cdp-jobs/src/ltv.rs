@@ -23,13 +23,6 @@ pub const LTV_TABLE: &str = "ltv";
 pub const LTV_MODEL_TABLE: &str = "ltv_model";
 const PREDICTIONS_TABLE: &str = "ltv_predictions";
 
-pub fn time_unit_name(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::Day => "day",
-        TimeUnit::Week => "week",
-    }
-}
-
 /// What the demo and the command print.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LtvSummary {
@@ -47,7 +40,7 @@ impl LtvSummary {
         let n = output.customers.len();
         let mut bands = std::collections::BTreeMap::<String, u64>::new();
         for c in &output.customers {
-            *bands.entry(c.churn_risk.clone()).or_default() += 1;
+            *bands.entry(c.churn_risk.to_string()).or_default() += 1;
         }
         Self {
             customers: n as u64,
@@ -106,15 +99,15 @@ pub async fn compute(
     as_of: NaiveDate,
     unit: TimeUnit,
     discount_rate: f64,
+    threads: usize,
 ) -> Result<(Vec<RecordBatch>, RecordBatch, LtvSummary)> {
     let purchases = purchases(ctx, params).await?;
     let as_of_day = params.as_of_day;
     let output = tokio::task::spawn_blocking(move || {
-        ltv_models::fit_and_predict(&purchases, as_of_day, unit, discount_rate)
+        ltv_models::fit_and_predict(&purchases, as_of_day, unit, discount_rate, threads)
     })
     .await
-    .map_err(|e| JobsError::Task(e.to_string()))?
-    .map_err(|e| JobsError::Ltv(e.to_string()))?;
+    .map_err(|e| JobsError::Task(e.to_string()))??;
     ctx.register_batch(PREDICTIONS_TABLE, predictions_batch(&output.customers)?)
         .map_err(JobsError::query("registering ltv_predictions"))?;
     let ltv = run(ctx, &sql::LTV, params).await?;
@@ -167,7 +160,7 @@ fn predictions_batch(customers: &[CustomerValue]) -> Result<RecordBatch> {
             floats(|c| c.expected_average_spend),
             floats(|c| c.predicted_clv_365d),
             Arc::new(StringArray::from_iter_values(
-                customers.iter().map(|c| c.churn_risk.as_str()),
+                customers.iter().map(|c| c.churn_risk),
             )),
         ],
     )
@@ -207,7 +200,7 @@ fn model_batch(params: &[ModelParam], unit: TimeUnit, as_of: NaiveDate) -> Resul
                 params.iter().map(|p| p.customers as i64),
             )),
             Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                time_unit_name(unit),
+                unit.as_str(),
                 n,
             ))),
             Arc::new(Date32Array::from_iter_values(std::iter::repeat_n(
@@ -225,7 +218,7 @@ mod tests {
     use cdp_ltv::Rfm;
 
     fn output() -> ModelOutput {
-        let customer = |one_key, p_alive, band: &str| CustomerValue {
+        let customer = |one_key, p_alive, band: &'static str| CustomerValue {
             one_key,
             rfm: Rfm {
                 frequency: 2.0,
@@ -238,7 +231,7 @@ mod tests {
             expected_purchases_365d: 1.5,
             expected_average_spend: 21.0,
             predicted_clv_365d: 30.0,
-            churn_risk: band.into(),
+            churn_risk: band,
         };
         ModelOutput {
             params: vec![
@@ -289,10 +282,48 @@ mod tests {
     }
 
     #[test]
-    fn the_models_say_they_are_not_there_yet() {
-        let err = ltv_models::fit_and_predict(&[(1, 10000, 5.0)], 10100, TimeUnit::Day, 0.1)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("LTV models not available yet"), "{err}");
+    fn the_models_fit_and_predict_every_customer() {
+        // The CDNOW sample's purchases straight into the models (the
+        // integration tests take them through ingest, resolve and build).
+        let cdnow = include_str!("../fixtures/CDNOW_sample.txt");
+        let mut purchases = Vec::new();
+        for line in cdnow.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let day = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
+            purchases.push((
+                f[0].parse().unwrap(),
+                sql::day_number(day),
+                f[4].parse().unwrap(),
+            ));
+        }
+        let as_of = sql::day_number(NaiveDate::from_ymd_opt(1997, 9, 30).unwrap());
+        let out = ltv_models::fit_and_predict(&purchases, as_of, TimeUnit::Week, 0.1, 1).unwrap();
+        assert_eq!(out.customers.len(), 2357);
+        let names: Vec<_> = out.params.iter().map(|p| (p.model, p.param)).collect();
+        assert_eq!(
+            names,
+            [
+                ("bgnbd", "r"),
+                ("bgnbd", "alpha"),
+                ("bgnbd", "a"),
+                ("bgnbd", "b"),
+                ("gamma_gamma", "p"),
+                ("gamma_gamma", "q"),
+                ("gamma_gamma", "gamma")
+            ]
+        );
+        assert!(
+            (out.params[0].value - 0.243).abs() < 1e-3,
+            "{:?}",
+            out.params[0]
+        );
+        assert_eq!(out.params[4].customers, 946, "Gamma-Gamma on the repeaters");
+        assert!(out
+            .customers
+            .windows(2)
+            .all(|w| w[0].one_key < w[1].one_key));
+        assert!(out.customers.iter().all(|c| c.predicted_clv_365d >= 0.0
+            && (0.0..=1.0).contains(&c.p_alive)
+            && c.expected_purchases_365d >= c.expected_purchases_90d));
     }
 }

@@ -1,27 +1,9 @@
 //! The one place `cdp build` calls the LTV model mathematics of `cdp-ltv`
-//! (BG/NBD and Gamma-Gamma). Everything else of the `ltv` stage — the
-//! purchases query, the tables, the manifest — is in `ltv.rs` and does not
-//! depend on how the models are written.
-//!
-//! `cdp-ltv` on main has only its interface (`TimeUnit`, `Rfm`, `LtvError`);
-//! its functions are being written. Until they land, [`fit_and_predict`]
-//! returns [`ModelsUnavailable`] and `cdp build` says so (or skips the ltv
-//! tables with `--skip-ltv`). Wiring them is the body of [`fit_and_predict`]:
-//!
-//! ```text
-//! let rfm = cdp_ltv::summarise(purchases, as_of_day, unit);          // Vec<(i64, Rfm)>
-//! let bgnbd = cdp_ltv::fit_bgnbd(&rfm)?;                             // r, alpha, a, b, log-likelihood
-//! let gg = cdp_ltv::fit_gamma_gamma(&repeaters)?;                    // p, q, gamma, log-likelihood
-//! per customer: p_alive, expected purchases in 90 / 365 days
-//!   (t = days / unit.days()), expected average spend, CLV over 365 days
-//!   at `discount_rate` a year, churn band
-//! ```
+//! (BG/NBD and Gamma-Gamma, fitted by maximum likelihood). Everything else of
+//! the `ltv` stage — the purchases query, the tables, the manifest — is in
+//! `ltv.rs` and does not depend on how the models are written.
 
-use cdp_ltv::{Rfm, TimeUnit};
-
-/// Whether [`fit_and_predict`] computes anything yet: `cdp demo` skips the
-/// LTV tables while it does not; a test switches to checking values when it does.
-pub const AVAILABLE: bool = false;
+use cdp_ltv::{FitOptions, LtvOptions, Purchase, Rfm, TimeUnit};
 
 /// One fitted parameter (a row of `ltv_model`).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +31,7 @@ pub struct CustomerValue {
     pub expected_average_spend: f64,
     pub predicted_clv_365d: f64,
     /// `low`, `medium`, `high`.
-    pub churn_risk: String,
+    pub churn_risk: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,27 +41,72 @@ pub struct ModelOutput {
     pub customers: Vec<CustomerValue>,
 }
 
-/// Why no model output came out.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelsUnavailable {
-    #[error(
-        "LTV models not available yet: crate cdp-ltv has only its interface on main \
-         (fit_bgnbd, fit_gamma_gamma and the predictions are being written); \
-         run `cdp build --skip-ltv` for profiles and tags"
-    )]
-    NotYet,
-    #[error(transparent)]
-    Fit(#[from] cdp_ltv::LtvError),
-}
-
 /// Fits both models on `purchases` (one_key, UTC day since the epoch,
-/// amount; sorted) as of `as_of_day`, and predicts every customer.
+/// amount) as of `as_of_day`, and predicts every customer: CLV over 365 days
+/// discounted at `discount_rate` a year, month by month (cdp-ltv's
+/// defaults). `threads` 0: every core; the results are the same bits
+/// whatever the number.
 pub fn fit_and_predict(
     purchases: &[(i64, i32, f64)],
     as_of_day: i32,
     unit: TimeUnit,
     discount_rate: f64,
-) -> Result<ModelOutput, ModelsUnavailable> {
-    let _ = (purchases, as_of_day, unit, discount_rate);
-    Err(ModelsUnavailable::NotYet)
+    threads: usize,
+) -> Result<ModelOutput, cdp_ltv::LtvError> {
+    let mut purchases: Vec<Purchase> = purchases
+        .iter()
+        .map(|&(customer, day, amount)| Purchase {
+            customer,
+            day,
+            amount,
+        })
+        .collect();
+    let options = LtvOptions {
+        time_unit: unit,
+        annual_discount_rate: discount_rate,
+        fit: FitOptions {
+            threads,
+            ..FitOptions::default()
+        },
+        ..LtvOptions::default()
+    };
+    let run = cdp_ltv::fit_and_predict(&mut purchases, as_of_day, &options)?;
+    let rows = |model: &'static str, params: &[(&'static str, f64)], ll: f64, n: usize| {
+        params
+            .iter()
+            .map(|&(param, value)| ModelParam {
+                model,
+                param,
+                value,
+                log_likelihood: ll,
+                customers: n as u64,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (bg, gg) = (&run.bgnbd, &run.gamma_gamma);
+    let mut params = rows("bgnbd", &bg.params(), bg.log_likelihood, bg.customers);
+    params.extend(rows(
+        "gamma_gamma",
+        &gg.params(),
+        gg.log_likelihood,
+        gg.customers,
+    ));
+    let customers = run
+        .summaries
+        .customers
+        .iter()
+        .zip(&run.summaries.rfm)
+        .zip(&run.predictions)
+        .map(|((&one_key, rfm), p)| CustomerValue {
+            one_key,
+            rfm: *rfm,
+            p_alive: p.p_alive,
+            expected_purchases_90d: p.expected_purchases_90d,
+            expected_purchases_365d: p.expected_purchases_365d,
+            expected_average_spend: p.expected_average_spend,
+            predicted_clv_365d: p.predicted_clv,
+            churn_risk: p.churn_risk.as_str(),
+        })
+        .collect();
+    Ok(ModelOutput { params, customers })
 }

@@ -179,25 +179,28 @@ pub async fn write_tables(
     Ok(files)
 }
 
-/// The identity_map files of the latest `cdp resolve`, when it has run:
-/// `identity/current.json` lists them under `files` or `tables.identity_map`.
-pub async fn identity_map_files(lake: &Lake) -> Result<Option<Vec<String>>> {
+/// What a build needs of `identity/current.json` (written by `cdp resolve`,
+/// crate cdp-identity; its other fields are the resolver's own).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct IdentityManifest {
+    pub run_id: String,
+    /// Every file of the `identity_map` table of that run.
+    pub identity_map: Vec<String>,
+    /// Every file of the `resolved_events` table of that run.
+    pub resolved_events: Vec<String>,
+}
+
+/// The latest `cdp resolve`'s manifest, when one has run.
+pub async fn identity_manifest(lake: &Lake) -> Result<Option<IdentityManifest>> {
     let Some(bytes) = lake.get_opt(IDENTITY_MANIFEST).await? else {
         return Ok(None);
     };
-    let bad = |reason: String| JobsError::Manifest {
-        path: IDENTITY_MANIFEST.to_string(),
-        reason,
-    };
-    let doc: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let list = doc
-        .get("files")
-        .or_else(|| doc.get("tables").and_then(|t| t.get(IDENTITY_MAP)))
-        .ok_or_else(|| bad("names no files (`files` or `tables.identity_map`)".into()))?;
-    let files = serde_json::from_value::<Vec<String>>(list.clone())
-        .map_err(|e| bad(format!("the file list is not a list of paths: {e}")))?;
-    Ok(Some(files))
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| JobsError::Manifest {
+            path: IDENTITY_MANIFEST.to_string(),
+            reason: format!("not the manifest of `cdp resolve`: {e}"),
+        })
 }
 
 /// Puts the manifest (one atomic put: the build becomes current), then

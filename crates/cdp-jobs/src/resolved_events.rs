@@ -49,13 +49,18 @@ pub fn read_schema() -> SchemaRef {
         .clone()
 }
 
-/// The files a build as of `as_of` needs: all but the `dt=` partitions
-/// after that day (their events are later by construction).
+/// The files a build as of `as_of` needs: those `identity/current.json`
+/// names (a resolve that is publishing or sweeping may leave others beside
+/// them), or every file of the table when no manifest is there; all but
+/// the `dt=` partitions after that day (their events are later by
+/// construction).
 pub async fn files_as_of(lake: &Lake, as_of: NaiveDate) -> Result<Vec<String>> {
     let as_of = as_of.format("%Y-%m-%d").to_string();
-    let files: Vec<String> = lake
-        .list(TABLE)
-        .await?
+    let all = match crate::publish::identity_manifest(lake).await? {
+        Some(manifest) => manifest.resolved_events,
+        None => lake.list(TABLE).await?,
+    };
+    let files: Vec<String> = all
         .into_iter()
         .filter(|path| path.ends_with(".parquet"))
         .filter(|path| hive_value(path, "dt").is_none_or(|dt| dt <= as_of.as_str()))

@@ -234,10 +234,9 @@ pub fn check_rules(
             let expr = ctx
                 .parse_sql_expr(&when, profiles)
                 .map_err(|e| bad(e.to_string()))?;
-            let (data_type, _) = expr
-                .data_type_and_nullable(profiles)
-                .map_err(|e| bad(e.to_string()))?;
-            if data_type != DataType::Boolean {
+            let (_, field) = expr.to_field(profiles).map_err(|e| bad(e.to_string()))?;
+            let data_type = field.data_type();
+            if data_type != &DataType::Boolean {
                 return Err(bad(format!("is {data_type}, not a boolean")));
             }
         }

@@ -11,10 +11,10 @@ pub async fn run(args: BuildArgs, config: &PipelineConfig) -> Result<()> {
     let lake = cdp_lake::Lake::open(&args.lake).context("opening the lake")?;
     let request = cdp_jobs::BuildRequest {
         as_of,
-        ltv_time_unit: match args.ltv_time_unit.as_str() {
-            "week" => cdp_ltv::TimeUnit::Week,
-            _ => cdp_ltv::TimeUnit::Day,
-        },
+        ltv_time_unit: args
+            .ltv_time_unit
+            .parse::<cdp_ltv::TimeUnit>()
+            .context("--ltv-time-unit")?,
         skip_ltv: args.skip_ltv,
         emit_sql: args.emit_sql,
     };

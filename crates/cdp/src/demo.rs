@@ -139,8 +139,7 @@ fn world_last_day(world: &cdp_generate::WorldConfig) -> chrono::NaiveDate {
 }
 
 /// Step 4, after ingest and resolve: profiles, tags and LTV as of `as_of`;
-/// prints the tag coverage and the LTV summary. LTV is skipped (and said so)
-/// while the cdp-ltv models are not there yet.
+/// prints the tag coverage and the LTV summary.
 async fn build_step(
     lake: &cdp_lake::Lake,
     config: &PipelineConfig,
@@ -149,7 +148,7 @@ async fn build_step(
     let request = cdp_jobs::BuildRequest {
         as_of,
         ltv_time_unit: cdp_ltv::TimeUnit::Day,
-        skip_ltv: !cdp_jobs::ltv_models::AVAILABLE,
+        skip_ltv: false,
         emit_sql: None,
     };
     let started = std::time::Instant::now();
@@ -167,11 +166,7 @@ async fn build_step(
     ));
     text.push_str(&report.coverage_table());
     text.push_str("ltv:\n");
-    if report.ltv.is_none() {
-        text.push_str("LTV models not available yet (crate cdp-ltv): skipped\n");
-    } else {
-        text.push_str(&report.ltv_table());
-    }
+    text.push_str(&report.ltv_table());
     print!("{}", indent(&text));
     Ok(())
 }

@@ -4,9 +4,8 @@
 //! date, total_amount the dollar value — through ingest → resolve →
 //! `build --as-of 1997-09-30 --ltv-time-unit week`, checked against every
 //! figure of the published table (shared/data/cdnow/README.md).
-//!
-//! `cdp resolve` (crate cdp-identity) is not on main yet: the tests use
-//! `support::resolve_by_member_id_for_tests`, one one_key per member_id.
+//! Resolve is the real one (`cdp_identity::resolve`, as `cdp resolve` runs
+//! it): one one_id per member_id.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +14,7 @@ use cdp_lake::Lake;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Float64Type;
 
-use crate::support::{int_column, read_table, resolve_by_member_id_for_tests};
+use crate::support::{int_column, read_table};
 
 const CDNOW: &str = include_str!("../../fixtures/CDNOW_sample.txt");
 
@@ -45,7 +44,7 @@ fn cdnow_transactions_jsonl() -> String {
     out
 }
 
-/// ingest → resolve (stand-in) → build as of 1997-09-30 in weeks.
+/// ingest → resolve → build as of 1997-09-30 in weeks.
 async fn cdnow_build(skip_ltv: bool) -> (tempfile::TempDir, Lake, cdp_jobs::BuildReport) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("transaction.jsonl");
@@ -59,7 +58,10 @@ async fn cdnow_build(skip_ltv: bool) -> (tempfile::TempDir, Lake, cdp_jobs::Buil
         .unwrap();
     assert!(report.balanced);
     assert_eq!(report.sources[0].accepted, 6919, "{report:?}");
-    resolve_by_member_id_for_tests(&lake).await;
+    let identity = cdp_identity::resolve(&lake, &config.identity_config())
+        .await
+        .unwrap();
+    assert_eq!(identity.one_ids, 2357, "{identity:?}");
     let request = cdp_jobs::BuildRequest {
         as_of: chrono::NaiveDate::from_ymd_opt(1997, 9, 30).unwrap(),
         ltv_time_unit: cdp_ltv::TimeUnit::Week,
@@ -135,7 +137,6 @@ fn bgnbd_expected(p: &BTreeMap<String, f64>, x: f64, t_x: f64, big_t: f64, t: f6
 }
 
 #[tokio::test]
-#[ignore = "needs cdp-ltv"]
 async fn cdnow_ltv_reproduces_the_published_figures() {
     let (_dir, lake, report) = cdnow_build(false).await;
     assert_eq!(report.manifest.ltv_time_unit.as_deref(), Some("week"));

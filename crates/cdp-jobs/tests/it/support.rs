@@ -1,6 +1,6 @@
-//! Test support: a writer of `resolved_events` files with the schema of
-//! docs/architecture.md ("Interfaces between stages"), readers of the build
-//! output, and a stand-in for `cdp resolve` where a test needs one.
+//! Test support: a writer of hand-made `resolved_events` files with the
+//! schema of docs/architecture.md ("Interfaces between stages") for the
+//! hand-computed fixture, and readers of the build output.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -207,94 +207,4 @@ pub fn int_column(batches: &[RecordBatch], name: &str) -> Vec<i64> {
                 .to_vec()
         })
         .collect()
-}
-
-/// Stand-in for `cdp resolve` (identity is another crate, not on main yet):
-/// reads `events`, gives one one_key per `member_id`, allocated in order of
-/// first appearance (earliest event, then smallest member_id), and writes
-/// `resolved_events` with the shape of docs/architecture.md. Only right for
-/// inputs where every event carries exactly one member_id, like CDNOW.
-pub async fn resolve_by_member_id_for_tests(lake: &Lake) {
-    let mut rows: Vec<(String, Ev)> = Vec::new();
-    for file in lake.list("events").await.unwrap() {
-        if !file.ends_with(".parquet") {
-            continue;
-        }
-        let bytes = lake.get(&file).await.unwrap();
-        for b in cdp_lake::parquet_io::decode(&file, bytes, None).unwrap() {
-            let ids = b.column_by_name("identifiers").unwrap().as_list::<i32>();
-            let times = b
-                .column_by_name("event_time")
-                .unwrap()
-                .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-            let amounts = b
-                .column_by_name("amount")
-                .unwrap()
-                .as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
-            let text = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-            let (event_id, source, event_type, order_id) = (
-                text("event_id"),
-                text("source"),
-                text("event_type"),
-                text("order_id"),
-            );
-            for i in 0..b.num_rows() {
-                let list = ids.value(i);
-                let pairs = list.as_struct();
-                let types = pairs.column(0).as_string::<i32>();
-                let values = pairs.column(1).as_string::<i32>();
-                let member = (0..pairs.len())
-                    .find(|&j| types.value(j) == "member_id")
-                    .map(|j| values.value(j).to_string())
-                    .expect("every event has a member_id");
-                let source: &'static str = match source.value(i) {
-                    "transaction" => "transaction",
-                    other => panic!("unexpected source {other}"),
-                };
-                let event_type: &'static str = match event_type.value(i) {
-                    "paid" => "paid",
-                    "refunded" => "refunded",
-                    other => panic!("unexpected event type {other}"),
-                };
-                let time = chrono::DateTime::from_timestamp_micros(times.value(i))
-                    .unwrap()
-                    .to_rfc3339();
-                rows.push((
-                    member,
-                    Ev {
-                        source,
-                        event_type,
-                        time,
-                        amount_fen: (!amounts.is_null(i)).then(|| amounts.value(i) as i64),
-                        order_id: Some(order_id.value(i).to_string()),
-                        event_id: Some(event_id.value(i).to_string()),
-                        ..Default::default()
-                    },
-                ));
-            }
-        }
-    }
-    let mut first_seen: BTreeMap<&str, i64> = BTreeMap::new();
-    for (member, ev) in &rows {
-        let t = micros(&ev.time);
-        first_seen
-            .entry(member.as_str())
-            .and_modify(|v| *v = (*v).min(t))
-            .or_insert(t);
-    }
-    let mut order: Vec<(i64, &str)> = first_seen.iter().map(|(m, t)| (*t, *m)).collect();
-    order.sort();
-    let keys: BTreeMap<String, i64> = order
-        .iter()
-        .enumerate()
-        .map(|(i, (_, m))| (m.to_string(), i as i64 + 1))
-        .collect();
-    let events: Vec<Ev> = rows
-        .into_iter()
-        .map(|(member, mut ev)| {
-            ev.one_key = Some(keys[&member]);
-            ev
-        })
-        .collect();
-    write_resolved_events(lake, &events).await;
 }

@@ -94,7 +94,13 @@ impl BarChart<'_> {
                 .margin_right(24);
             let series_count = self.series.len().max(1) as f64;
             let bar = 0.8 / series_count;
-            let category_at = |i: usize| if self.horizontal { (n - 1 - i) as f64 } else { i as f64 };
+            let category_at = |i: usize| {
+                if self.horizontal {
+                    (n - 1 - i) as f64
+                } else {
+                    i as f64
+                }
+            };
             if self.horizontal {
                 builder
                     .x_label_area_size(36)
@@ -116,7 +122,9 @@ impl BarChart<'_> {
                         let y0 = category_at(i) + 0.1 + bar * (series_count - 1.0 - k as f64);
                         Rectangle::new([(0.0, y0), (*v, y0 + bar)], s.color.filled())
                     });
-                    let drawn = chart.draw_series(rects).map_err(|e| failed(e.to_string()))?;
+                    let drawn = chart
+                        .draw_series(rects)
+                        .map_err(|e| failed(e.to_string()))?;
                     if self.series.len() > 1 {
                         let color = s.color;
                         drawn.label(s.name).legend(move |(x, y)| {
@@ -135,7 +143,9 @@ impl BarChart<'_> {
                     legend(&mut chart).map_err(failed)?;
                 }
             } else {
-                builder.x_label_area_size(category_space).y_label_area_size(64);
+                builder
+                    .x_label_area_size(category_space)
+                    .y_label_area_size(64);
                 let mut chart = builder
                     .build_cartesian_2d(0.0..n.max(1) as f64, 0.0..top)
                     .map_err(|e| failed(e.to_string()))?;
@@ -153,7 +163,9 @@ impl BarChart<'_> {
                         let x0 = category_at(i) + 0.1 + bar * k as f64;
                         Rectangle::new([(x0, 0.0), (x0 + bar, *v)], s.color.filled())
                     });
-                    let drawn = chart.draw_series(rects).map_err(|e| failed(e.to_string()))?;
+                    let drawn = chart
+                        .draw_series(rects)
+                        .map_err(|e| failed(e.to_string()))?;
                     if self.series.len() > 1 {
                         let color = s.color;
                         drawn.label(s.name).legend(move |(x, y)| {
@@ -161,8 +173,8 @@ impl BarChart<'_> {
                         });
                     }
                 }
-                let label = TextStyle::from((FONT, 13).into_font())
-                    .pos(Pos::new(HPos::Center, VPos::Top));
+                let label =
+                    TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
                 for (i, name) in self.categories.iter().enumerate() {
                     let (x, y) = chart.backend_coord(&(category_at(i) + 0.5, 0.0));
                     root.draw(&Text::new(name.clone(), (x, y + 6), label.clone()))
@@ -189,7 +201,8 @@ impl BarChart<'_> {
     }
 }
 
-type Plane = Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
+type Plane =
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
 
 fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, Plane>,

@@ -40,7 +40,10 @@ pub fn thousands(n: u64) -> String {
 pub enum Cell {
     Text(String),
     /// A figure: shown formatted, its exact value in `data-value`.
-    Count { key: String, value: u64 },
+    Count {
+        key: String,
+        value: u64,
+    },
     /// A figure with decimals (`digits` shown).
     Number {
         key: String,
@@ -48,7 +51,10 @@ pub enum Cell {
         digits: usize,
     },
     /// A share shown as a percentage; `data-value` is the share (0..1).
-    Share { key: String, value: Option<f64> },
+    Share {
+        key: String,
+        value: Option<f64>,
+    },
 }
 
 impl Cell {
@@ -82,7 +88,10 @@ impl Cell {
 
 /// A table with a header row.
 pub fn table(id: &str, header: &[&str], rows: &[Vec<Cell>]) -> String {
-    let mut out = format!("<table class=\"figures\" data-table=\"{}\">\n<tr>", escape(id));
+    let mut out = format!(
+        "<table class=\"figures\" data-table=\"{}\">\n<tr>",
+        escape(id)
+    );
     for h in header {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
@@ -160,7 +169,10 @@ mod tests {
 
     #[test]
     fn escapes_and_formats() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
@@ -180,6 +192,9 @@ mod tests {
                 },
             ]],
         );
-        assert!(t.contains("data-figure=\"events.online\" data-value=\"12345\">12,345</td>"), "{t}");
+        assert!(
+            t.contains("data-figure=\"events.online\" data-value=\"12345\">12,345</td>"),
+            "{t}"
+        );
     }
 }

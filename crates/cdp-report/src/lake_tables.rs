@@ -193,8 +193,8 @@ fn register(ctx: &SessionContext, lake: &Lake, table: &LakeTable, files: &[Strin
                     .map_err(failed(format!("registering {}", table.name)))?,
             );
         }
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(schema);

@@ -145,13 +145,19 @@ fn overview(r: &Results) -> Result<String> {
         ("dead_letters", "messages dead-lettered"),
         ("identifiers", "identifiers in identity_map"),
         ("one_ids", "one_ids in identity_map"),
-        ("profiles", "profiles (one_ids with events up to the as-of day)"),
+        (
+            "profiles",
+            "profiles (one_ids with events up to the as-of day)",
+        ),
         ("customers_with_ltv", "customers with an LTV prediction"),
     ]
     .into_iter()
     .map(|(column, label)| -> Result<Vec<Cell>> {
         let value = o.count(column)?.first().copied().unwrap_or(0);
-        Ok(vec![Cell::text(label), count(format!("overview.{column}"), value)])
+        Ok(vec![
+            Cell::text(label),
+            count(format!("overview.{column}"), value),
+        ])
     })
     .collect::<Result<_>>()?;
     Ok(html::section(
@@ -197,7 +203,11 @@ fn data_quality(page: &mut Page, r: &Results) -> Result<String> {
                 Cell::text(s),
                 count(format!("events_by_source.{s}.events"), ev),
                 count(format!("events_by_source.{s}.dead_letters"), dl),
-                share(format!("events_by_source.{s}.dead_letter_share"), dl, ev + dl),
+                share(
+                    format!("events_by_source.{s}.dead_letter_share"),
+                    dl,
+                    ev + dl,
+                ),
             ]
         })
         .collect();
@@ -284,7 +294,12 @@ fn identity(page: &mut Page, r: &Results) -> Result<String> {
     let rows: Vec<Vec<Cell>> = buckets
         .iter()
         .zip(&one_ids)
-        .map(|(b, &n)| vec![Cell::text(b), count(format!("identifiers_per_one_id.{b}"), n)])
+        .map(|(b, &n)| {
+            vec![
+                Cell::text(b),
+                count(format!("identifiers_per_one_id.{b}"), n),
+            ]
+        })
         .collect();
     body.push_str(&html::table(
         "identifiers-per-one-id",
@@ -317,7 +332,10 @@ fn identity(page: &mut Page, r: &Results) -> Result<String> {
         .map(|i| {
             vec![
                 Cell::text(&ids[i]),
-                count(format!("largest_components.{}.identifiers", ids[i]), identifiers[i]),
+                count(
+                    format!("largest_components.{}.identifiers", ids[i]),
+                    identifiers[i],
+                ),
                 count(format!("largest_components.{}.id_types", ids[i]), types[i]),
                 Cell::text(&first[i]),
                 Cell::text(&last[i]),
@@ -326,7 +344,13 @@ fn identity(page: &mut Page, r: &Results) -> Result<String> {
         .collect();
     body.push_str(&html::table(
         "largest-components",
-        &["one_id", "identifiers", "identifier types", "first seen", "last seen"],
+        &[
+            "one_id",
+            "identifiers",
+            "identifier types",
+            "first seen",
+            "last seen",
+        ],
         &rows,
     ));
 
@@ -472,7 +496,12 @@ fn lifecycle(page: &mut Page, r: &Results) -> Result<String> {
         .collect();
     body.push_str(&html::table(
         "lifecycle-funnel",
-        &["stage", "one_ids", "conversion from the stage before", "of all one_ids"],
+        &[
+            "stage",
+            "one_ids",
+            "conversion from the stage before",
+            "of all one_ids",
+        ],
         &rows,
     ));
     Ok(html::section(
@@ -535,7 +564,8 @@ fn acquisition(r: &Results) -> Result<String> {
 }
 
 fn value(page: &mut Page, r: &Results, ltv_skipped: bool) -> Result<String> {
-    let why = "the current build skipped LTV (cdp build --skip-ltv, or the models are not available)";
+    let why =
+        "the current build skipped LTV (cdp build --skip-ltv, or the models are not available)";
     let mut body = String::new();
     let l = &r.ltv_distribution;
     if ltv_skipped || l.is_empty() {
@@ -563,7 +593,11 @@ fn value(page: &mut Page, r: &Results, ltv_skipped: bool) -> Result<String> {
             .zip(&customers)
             .map(|(b, &n)| vec![Cell::text(b), count(format!("ltv_distribution.{b}"), n)])
             .collect();
-        body.push_str(&html::table("ltv-distribution", &["CLV (yuan)", "customers"], &rows));
+        body.push_str(&html::table(
+            "ltv-distribution",
+            &["CLV (yuan)", "customers"],
+            &rows,
+        ));
     }
     let p = &r.p_alive_distribution;
     if ltv_skipped || p.is_empty() {
@@ -600,7 +634,11 @@ fn value(page: &mut Page, r: &Results, ltv_skipped: bool) -> Result<String> {
             .enumerate()
             .map(|(t, (l, n))| vec![Cell::text(l), count(format!("p_alive_distribution.{t}"), n)])
             .collect();
-        body.push_str(&html::table("p-alive-distribution", &["P(alive)", "customers"], &rows));
+        body.push_str(&html::table(
+            "p-alive-distribution",
+            &["P(alive)", "customers"],
+            &rows,
+        ));
     }
     Ok(html::section(
         "value",
@@ -622,7 +660,9 @@ fn coverage(page: &mut Page, r: &Results) -> Result<String> {
     let mut i = 0;
     while i < c.len() {
         let group = groups[i].clone();
-        let end = (i..c.len()).find(|&j| groups[j] != group).unwrap_or(c.len());
+        let end = (i..c.len())
+            .find(|&j| groups[j] != group)
+            .unwrap_or(c.len());
         let (mut names_, mut counts) = (Vec::new(), Vec::new());
         for j in i..end {
             match &tags[j] {
@@ -672,7 +712,13 @@ fn coverage(page: &mut Page, r: &Results) -> Result<String> {
     }
     let summary = html::table(
         "exclusive-coverage",
-        &["exclusive group", "one_ids tagged", "tag rows", "all one_ids", "coverage"],
+        &[
+            "exclusive group",
+            "one_ids tagged",
+            "tag rows",
+            "all one_ids",
+            "coverage",
+        ],
         &group_rows,
     );
     Ok(html::section(

@@ -42,12 +42,12 @@ pub async fn load_lake(
         cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload }),
     )
     .await
-        .with_context(|| {
-            format!(
-                "loading {} into ClickHouse database `{database}` at {url}",
-                lake.url()
-            )
-        })
+    .with_context(|| {
+        format!(
+            "loading {} into ClickHouse database `{database}` at {url}",
+            lake.url()
+        )
+    })
 }
 
 pub fn print_report(report: &LoadReport) {

@@ -12,7 +12,7 @@ pub async fn run(args: LakeArgs, config: &PipelineConfig) -> Result<()> {
         cdp_identity::resolve(&lake, &config.identity_config()),
     )
     .await
-        .context("resolve failed")?;
+    .context("resolve failed")?;
     println!("{summary}");
     println!(
         "summary: {}identity/runs/{}.json; tables: identity_map/ resolved_events/ identity_merges/ identity_conflicts/",

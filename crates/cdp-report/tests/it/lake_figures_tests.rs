@@ -41,7 +41,11 @@ fn events_and_dead_letters_per_source_are_the_lake_files_rows() {
         let dead = row_count(&parquet_files(
             &w.lake_dir.join("dlq").join(format!("source={source}")),
         ));
-        assert_eq!(count(&f, &format!("events_by_source.{source}.events")), events, "{source}");
+        assert_eq!(
+            count(&f, &format!("events_by_source.{source}.events")),
+            events,
+            "{source}"
+        );
         assert_eq!(
             count(&f, &format!("events_by_source.{source}.dead_letters")),
             dead,
@@ -80,7 +84,11 @@ fn identity_figures_are_those_of_identity_map_merges_and_conflicts() {
         *histogram.entry(bucket).or_default() += 1;
     }
     for (bucket, n) in &histogram {
-        assert_eq!(count(&f, &format!("identifiers_per_one_id.{bucket}")), *n, "{bucket}");
+        assert_eq!(
+            count(&f, &format!("identifiers_per_one_id.{bucket}")),
+            *n,
+            "{bucket}"
+        );
     }
     let largest = per_one_id.values().max().unwrap();
     let top_id = per_one_id
@@ -100,19 +108,30 @@ fn identity_figures_are_those_of_identity_map_merges_and_conflicts() {
     }
     assert!(!refused.is_empty(), "the generated world has refused joins");
     for (reason, n) in &refused {
-        assert_eq!(count(&f, &format!("refused_merges.{reason}")), *n, "{reason}");
+        assert_eq!(
+            count(&f, &format!("refused_merges.{reason}")),
+            *n,
+            "{reason}"
+        );
     }
 
     let merges = read(&parquet_files(&w.lake_dir.join("identity_merges")));
     let mut per_run: BTreeMap<String, u64> = BTreeMap::new();
-    for (run, kind) in texts(&merges, "run_id").into_iter().zip(texts(&merges, "kind")) {
+    for (run, kind) in texts(&merges, "run_id")
+        .into_iter()
+        .zip(texts(&merges, "kind"))
+    {
         if kind.as_deref() == Some("merge") {
             *per_run.entry(run.unwrap()).or_default() += 1;
         }
     }
     assert!(!per_run.is_empty());
     for (run, n) in &per_run {
-        assert_eq!(count(&f, &format!("merges_over_time.{run}.merges")), *n, "{run}");
+        assert_eq!(
+            count(&f, &format!("merges_over_time.{run}.merges")),
+            *n,
+            "{run}"
+        );
     }
 }
 
@@ -121,13 +140,17 @@ fn funnel_channels_and_coverage_are_those_of_profiles_and_tags() {
     let w = world();
     let f = figures(&w.report.html);
     let profiles = read(&build_files(&w.lake_dir, "profiles"));
-    let orders: Vec<i64> = ints(&profiles, "orders").into_iter().map(Option::unwrap).collect();
+    let orders: Vec<i64> = ints(&profiles, "orders")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
     let member: Vec<bool> = ints(&profiles, "member_since")
         .iter()
         .map(Option::is_some)
         .collect();
     let n = orders.len() as u64;
-    let reached = |test: &dyn Fn(usize) -> bool| (0..orders.len()).filter(|&i| test(i)).count() as u64;
+    let reached =
+        |test: &dyn Fn(usize) -> bool| (0..orders.len()).filter(|&i| test(i)).count() as u64;
     assert_eq!(count(&f, "lifecycle_funnel.prospect"), n);
     assert_eq!(count(&f, "overview.profiles"), n);
     assert_eq!(
@@ -137,9 +160,17 @@ fn funnel_channels_and_coverage_are_those_of_profiles_and_tags() {
     let buyers = reached(&|i| orders[i] >= 1);
     assert!(buyers > 0);
     assert_eq!(count(&f, "lifecycle_funnel.first_purchase"), buyers);
-    assert_eq!(count(&f, "lifecycle_funnel.repeat"), reached(&|i| orders[i] >= 2));
-    assert_eq!(count(&f, "lifecycle_funnel.loyal"), reached(&|i| orders[i] >= 3));
-    let conversion: f64 = figure(&f, "lifecycle_funnel.repeat.conversion").parse().unwrap();
+    assert_eq!(
+        count(&f, "lifecycle_funnel.repeat"),
+        reached(&|i| orders[i] >= 2)
+    );
+    assert_eq!(
+        count(&f, "lifecycle_funnel.loyal"),
+        reached(&|i| orders[i] >= 3)
+    );
+    let conversion: f64 = figure(&f, "lifecycle_funnel.repeat.conversion")
+        .parse()
+        .unwrap();
     assert!((conversion - reached(&|i| orders[i] >= 2) as f64 / buyers as f64).abs() < 1e-12);
 
     // Acquisition: first live code, else first utm_source.
@@ -159,25 +190,49 @@ fn funnel_channels_and_coverage_are_those_of_profiles_and_tags() {
     }
     assert!(channels.len() > 2, "{channels:?}");
     for (channel, (new, customers, revenue)) in &channels {
-        assert_eq!(count(&f, &format!("acquisition.{channel}.new_one_ids")), *new);
-        assert_eq!(count(&f, &format!("acquisition.{channel}.customers")), *customers);
+        assert_eq!(
+            count(&f, &format!("acquisition.{channel}.new_one_ids")),
+            *new
+        );
+        assert_eq!(
+            count(&f, &format!("acquisition.{channel}.customers")),
+            *customers
+        );
         let shown: f64 = figure(&f, &format!("acquisition.{channel}.revenue"))
             .parse()
             .unwrap();
-        assert!((shown - revenue).abs() < 0.005, "{channel}: {shown} vs {revenue}");
+        assert!(
+            (shown - revenue).abs() < 0.005,
+            "{channel}: {shown} vs {revenue}"
+        );
     }
 
     // Exclusive groups: one_ids per tag from the long tags table.
     let tags = read(&build_files(&w.lake_dir, "tags"));
     let mut per_tag: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (group, tag) in texts(&tags, "tag_group").into_iter().zip(texts(&tags, "tag")) {
+    for (group, tag) in texts(&tags, "tag_group")
+        .into_iter()
+        .zip(texts(&tags, "tag"))
+    {
         *per_tag.entry((group.unwrap(), tag.unwrap())).or_default() += 1;
     }
     for group in ["lifecycle", "rfm", "value_tier"] {
-        assert_eq!(count(&f, &format!("coverage.{group}.one_ids")), n, "{group}");
-        assert_eq!(figure(&f, &format!("coverage.{group}.share")), "1", "{group}");
+        assert_eq!(
+            count(&f, &format!("coverage.{group}.one_ids")),
+            n,
+            "{group}"
+        );
+        assert_eq!(
+            figure(&f, &format!("coverage.{group}.share")),
+            "1",
+            "{group}"
+        );
         for ((g, tag), one_ids) in per_tag.iter().filter(|((g, _), _)| g == group) {
-            assert_eq!(count(&f, &format!("coverage.{g}.{tag}")), *one_ids, "{g}/{tag}");
+            assert_eq!(
+                count(&f, &format!("coverage.{g}.{tag}")),
+                *one_ids,
+                "{g}/{tag}"
+            );
         }
     }
 }
@@ -192,14 +247,24 @@ fn ltv_figures_are_those_of_the_ltv_table() {
         assert_eq!(count(&f, "overview.customers_with_ltv"), 0);
         return;
     }
-    let p_alive: Vec<f64> = floats(&ltv, "p_alive").into_iter().map(Option::unwrap).collect();
-    assert_eq!(count(&f, "overview.customers_with_ltv"), p_alive.len() as u64);
+    let p_alive: Vec<f64> = floats(&ltv, "p_alive")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        count(&f, "overview.customers_with_ltv"),
+        p_alive.len() as u64
+    );
     let mut tenths = [0u64; 10];
     for p in &p_alive {
         tenths[((p * 10.0) as usize).min(9)] += 1;
     }
     for (t, n) in tenths.iter().enumerate() {
-        assert_eq!(count(&f, &format!("p_alive_distribution.{t}")), *n, "tenth {t}");
+        assert_eq!(
+            count(&f, &format!("p_alive_distribution.{t}")),
+            *n,
+            "tenth {t}"
+        );
     }
     let clv = floats(&ltv, "predicted_clv_365d");
     let low = clv.iter().filter(|v| v.unwrap() < 50.0).count() as u64;

@@ -64,7 +64,9 @@ pub fn figures(html: &str) -> BTreeMap<String, String> {
     while let Some(at) = rest.find("<td ") {
         let tag_end = rest[at..].find('>').unwrap() + at;
         let tag = &rest[at..tag_end];
-        if let (Some(key), Some(value)) = (attribute(tag, "data-figure"), attribute(tag, "data-value")) {
+        if let (Some(key), Some(value)) =
+            (attribute(tag, "data-figure"), attribute(tag, "data-value"))
+        {
             assert!(out.insert(key.clone(), value).is_none(), "{key} twice");
         }
         rest = &rest[tag_end..];
@@ -165,4 +167,3 @@ pub fn row_count(files: &[PathBuf]) -> u64 {
         })
         .sum()
 }
-

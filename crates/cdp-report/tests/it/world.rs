@@ -95,7 +95,8 @@ async fn make_world() -> World {
         .expect("second resolve");
     assert!(second.merges > 0, "the second run merges: {second}");
 
-    let ltv_built = cdp_jobs::ltv_models::AVAILABLE;
+    // The models are wired (cdp-ltv): every chart, LTV included, must be drawn.
+    let ltv_built = true;
     let request = cdp_jobs::BuildRequest {
         as_of: world.start_date + chrono::Days::new(u64::from(world.days)),
         ltv_time_unit: cdp_ltv::TimeUnit::Day,

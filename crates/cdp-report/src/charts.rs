@@ -101,12 +101,13 @@ impl BarChart<'_> {
                     i as f64
                 }
             };
-            if self.horizontal {
+            let (categories_axis, values_axis) = (0.0..n.max(1) as f64, 0.0..top);
+            let mut chart = if self.horizontal {
                 builder
                     .x_label_area_size(36)
                     .y_label_area_size(category_space);
                 let mut chart = builder
-                    .build_cartesian_2d(0.0..top, 0.0..n.max(1) as f64)
+                    .build_cartesian_2d(values_axis, categories_axis)
                     .map_err(|e| failed(e.to_string()))?;
                 chart
                     .configure_mesh()
@@ -117,37 +118,13 @@ impl BarChart<'_> {
                     .x_desc(self.value_axis)
                     .draw()
                     .map_err(|e| failed(e.to_string()))?;
-                for (k, s) in self.series.iter().enumerate() {
-                    let rects = s.values.iter().enumerate().map(|(i, v)| {
-                        let y0 = category_at(i) + 0.1 + bar * (series_count - 1.0 - k as f64);
-                        Rectangle::new([(0.0, y0), (*v, y0 + bar)], s.color.filled())
-                    });
-                    let drawn = chart
-                        .draw_series(rects)
-                        .map_err(|e| failed(e.to_string()))?;
-                    if self.series.len() > 1 {
-                        let color = s.color;
-                        drawn.label(s.name).legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                        });
-                    }
-                }
-                let label = TextStyle::from((FONT, 13).into_font())
-                    .pos(Pos::new(HPos::Right, VPos::Center));
-                for (i, name) in self.categories.iter().enumerate() {
-                    let (x, y) = chart.backend_coord(&(0.0, category_at(i) + 0.5));
-                    root.draw(&Text::new(name.clone(), (x - 6, y), label.clone()))
-                        .map_err(|e| failed(e.to_string()))?;
-                }
-                if self.series.len() > 1 {
-                    legend(&mut chart).map_err(failed)?;
-                }
+                chart
             } else {
                 builder
                     .x_label_area_size(category_space)
                     .y_label_area_size(64);
                 let mut chart = builder
-                    .build_cartesian_2d(0.0..n.max(1) as f64, 0.0..top)
+                    .build_cartesian_2d(categories_axis, values_axis)
                     .map_err(|e| failed(e.to_string()))?;
                 chart
                     .configure_mesh()
@@ -158,31 +135,54 @@ impl BarChart<'_> {
                     .y_desc(self.value_axis)
                     .draw()
                     .map_err(|e| failed(e.to_string()))?;
-                for (k, s) in self.series.iter().enumerate() {
-                    let rects = s.values.iter().enumerate().map(|(i, v)| {
-                        let x0 = category_at(i) + 0.1 + bar * k as f64;
-                        Rectangle::new([(x0, 0.0), (x0 + bar, *v)], s.color.filled())
-                    });
-                    let drawn = chart
-                        .draw_series(rects)
-                        .map_err(|e| failed(e.to_string()))?;
-                    if self.series.len() > 1 {
-                        let color = s.color;
-                        drawn.label(s.name).legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                        });
-                    }
+                chart
+            };
+            // (category, value) to the plane's (x, y).
+            let point = |category: f64, value: f64| {
+                if self.horizontal {
+                    (value, category)
+                } else {
+                    (category, value)
                 }
-                let label =
-                    TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-                for (i, name) in self.categories.iter().enumerate() {
-                    let (x, y) = chart.backend_coord(&(category_at(i) + 0.5, 0.0));
-                    root.draw(&Text::new(name.clone(), (x, y + 6), label.clone()))
-                        .map_err(|e| failed(e.to_string()))?;
-                }
+            };
+            for (k, s) in self.series.iter().enumerate() {
+                let rects = s.values.iter().enumerate().map(|(i, v)| {
+                    // Horizontal: the first series on top.
+                    let slot = if self.horizontal {
+                        series_count - 1.0 - k as f64
+                    } else {
+                        k as f64
+                    };
+                    let c0 = category_at(i) + 0.1 + bar * slot;
+                    Rectangle::new([point(c0, 0.0), point(c0 + bar, *v)], s.color.filled())
+                });
+                let drawn = chart
+                    .draw_series(rects)
+                    .map_err(|e| failed(e.to_string()))?;
                 if self.series.len() > 1 {
-                    legend(&mut chart).map_err(failed)?;
+                    let color = s.color;
+                    drawn.label(s.name).legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                    });
                 }
+            }
+            let (anchor, offset) = if self.horizontal {
+                (Pos::new(HPos::Right, VPos::Center), (-6, 0))
+            } else {
+                (Pos::new(HPos::Center, VPos::Top), (0, 6))
+            };
+            let label = TextStyle::from((FONT, 13).into_font()).pos(anchor);
+            for (i, name) in self.categories.iter().enumerate() {
+                let (x, y) = chart.backend_coord(&point(category_at(i) + 0.5, 0.0));
+                root.draw(&Text::new(
+                    name.clone(),
+                    (x + offset.0, y + offset.1),
+                    label.clone(),
+                ))
+                .map_err(|e| failed(e.to_string()))?;
+            }
+            if self.series.len() > 1 {
+                legend(&mut chart).map_err(failed)?;
             }
             root.present().map_err(|e| failed(e.to_string()))?;
         }

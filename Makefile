@@ -16,14 +16,18 @@ TEST_ARGS ?= --workspace
 VENV ?= $(HOME)/.cache/cdp-venv
 export CDP_TEST_PYTHON := $(VENV)/bin/python
 
-.PHONY: venv test demo services-start services-stop services-status install-services build
+.PHONY: chromium venv test demo services-start services-stop services-status install-services build
 
 venv:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
 	@"$(VENV)/bin/python" -c 'import duckdb' 2>/dev/null || "$(VENV)/bin/pip" install --quiet duckdb
 	@"$(VENV)/bin/python" -c 'import chdb' 2>/dev/null || "$(VENV)/bin/pip" install --quiet chdb
 
-test: venv
+# Headless Chromium renders the report in crates/cdp-report's tests.
+chromium:
+	@deploy/local/chromium.sh install
+
+test: venv chromium
 	@echo "==> make test: services from deploy/local, then cargo test $(TEST_ARGS) (target dir $(CARGO_TARGET_DIR))"
 	@trap 'echo "==> stopping services"; deploy/local/services.sh stop' EXIT; \
 	env_lines="$$(deploy/local/services.sh start)"; \

@@ -43,6 +43,8 @@ case "${1:-}" in
   install)
     "$HERE/clickhouse.sh" install
     "$HERE/kafka.sh" install
+    # Not a service: the browser the report tests render with.
+    "$HERE/chromium.sh" install
     ;;
   env) print_env ;;
   *) echo "usage: $0 {start|stop|status|install|env}" >&2; exit 2 ;;

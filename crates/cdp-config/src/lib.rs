@@ -17,8 +17,8 @@ pub mod error;
 pub mod identity;
 pub mod kafka;
 pub mod layered;
-pub mod tags;
 pub mod serve;
+pub mod tags;
 
 use std::path::Path;
 
@@ -30,8 +30,8 @@ pub use clickhouse::ClickHouseSection;
 pub use error::{ConfigError, Result};
 pub use identity::IdentityConfig;
 pub use kafka::{KafkaConfig, RollConfig};
-pub use tags::{TagGroup, TagGroupKind, TagRule};
 pub use serve::ServeConfig;
+pub use tags::{TagGroup, TagGroupKind, TagRule};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

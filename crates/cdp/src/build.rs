@@ -18,7 +18,7 @@ pub async fn run(args: BuildArgs, config: &PipelineConfig) -> Result<()> {
         skip_ltv: args.skip_ltv,
         emit_sql: args.emit_sql,
     };
-    let report = cdp_jobs::build(&lake, config, &request)
+    let report = crate::progress::spin("build", cdp_jobs::build(&lake, config, &request))
         .await
         .context("cdp build failed")?;
     print_report(&report);

@@ -46,6 +46,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Publish the current build's changes (profiles, identity merges) to Kafka.
     PublishChanges(PublishChangesArgs),
+    /// Write one self-contained HTML report with charts of the lake's current build.
+    Report(ReportArgs),
     /// Run the whole pipeline on a generated world, needing no services.
     Demo(DemoArgs),
     /// Write a synthetic world as the four reference sources, with its ground truth.
@@ -145,6 +147,16 @@ pub struct BuildArgs {
     /// Also write the SQL that ran, parameters filled in, into this folder.
     #[arg(long, value_name = "DIR")]
     pub emit_sql: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Lake root: a folder or an object-store URL (file://…).
+    #[arg(long)]
+    pub lake: String,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE", default_value = "report.html")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

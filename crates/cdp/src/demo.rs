@@ -8,6 +8,7 @@ use cdp_config::PipelineConfig;
 use cdp_ingest::InputSpec;
 
 use crate::cli::DemoArgs;
+use crate::progress;
 
 pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
     if let Some(url) = &args.clickhouse {
@@ -75,9 +76,12 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
         bail!("the ingest report does not balance");
     }
     let started = std::time::Instant::now();
-    let identity = cdp_identity::resolve(&lake, &config.identity_config())
-        .await
-        .context("resolve failed")?;
+    let identity = progress::spin(
+        "resolve",
+        cdp_identity::resolve(&lake, &config.identity_config()),
+    )
+    .await
+    .context("resolve failed")?;
     println!(
         "3. resolved identities in {:.1}s:",
         started.elapsed().as_secs_f64()
@@ -90,7 +94,14 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
         .context("evaluating identities against the world's truth")?;
     print!("{}", indent(&quality.to_string()));
     println!();
-    build_step(&lake, config, last_day).await?;
+    progress::spin("build", build_step(&lake, config, last_day)).await?;
+    let report_path = root.join("report.html");
+    let report = crate::report::write_report(&lake, &report_path).await?;
+    println!(
+        "5. wrote the report ({} charts): {}",
+        report.charts.len(),
+        report_path.display()
+    );
     if let Some(url) = &args.clickhouse {
         let report = crate::load::load_lake(
             lake_dir.to_str().context("lake path is not UTF-8")?,
@@ -100,7 +111,7 @@ pub async fn run(args: DemoArgs, config: &PipelineConfig) -> Result<()> {
             config,
         )
         .await?;
-        println!("5. loaded into ClickHouse at {url}:");
+        println!("6. loaded into ClickHouse at {url}:");
         print!("{}", indent(&report.to_table()));
     }
     println!("\ntables:");

@@ -37,14 +37,17 @@ pub async fn load_lake(
     let server = Server::connect(&target, &config.clickhouse)
         .await
         .with_context(|| format!("connecting to ClickHouse at {url}"))?;
-    cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload })
-        .await
-        .with_context(|| {
-            format!(
-                "loading {} into ClickHouse database `{database}` at {url}",
-                lake.url()
-            )
-        })
+    crate::progress::spin(
+        "load",
+        cdp_clickhouse::load(&server, &lake, &LoadOptions { full_reload }),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "loading {} into ClickHouse database `{database}` at {url}",
+            lake.url()
+        )
+    })
 }
 
 pub fn print_report(report: &LoadReport) {

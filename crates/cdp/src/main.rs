@@ -13,7 +13,9 @@ mod ingest;
 mod load;
 mod logging;
 mod produce;
+mod progress;
 mod publish_changes;
+mod report;
 mod resolve;
 mod serve;
 mod shutdown;
@@ -61,6 +63,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(args, &config).await,
         Command::Export(args) => export::run(args).await,
         Command::PublishChanges(args) => publish_changes::run(args, &config).await,
+        Command::Report(args) => report::run(args).await,
         Command::Demo(args) => demo::run(args, &config).await,
     }
 }

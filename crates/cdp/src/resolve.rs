@@ -7,9 +7,12 @@ use crate::cli::LakeArgs;
 
 pub async fn run(args: LakeArgs, config: &PipelineConfig) -> Result<()> {
     let lake = cdp_lake::Lake::open(&args.lake).context("opening the lake")?;
-    let summary = cdp_identity::resolve(&lake, &config.identity_config())
-        .await
-        .context("resolve failed")?;
+    let summary = crate::progress::spin(
+        "resolve",
+        cdp_identity::resolve(&lake, &config.identity_config()),
+    )
+    .await
+    .context("resolve failed")?;
     println!("{summary}");
     println!(
         "summary: {}identity/runs/{}.json; tables: identity_map/ resolved_events/ identity_merges/ identity_conflicts/",

@@ -40,7 +40,9 @@ def duckdb_build():
     con.execute("CREATE VIEW orders AS " + read("orders.sql"))
     con.execute("CREATE TABLE profiles AS " + read("profiles.sql"))
     con.execute(read("tag_cutoffs.sql")).fetchall()
-    con.execute("SELECT CAST(net_revenue AS DOUBLE) AS r FROM profiles WHERE orders >= 1 ORDER BY r DESC").arrow()
+    ranked = con.execute("SELECT CAST(net_revenue AS DOUBLE) AS r FROM profiles WHERE orders >= 1 ORDER BY r DESC")
+    # The value-tier quantiles, fetched as cdp fetches them (DuckDB 2 renamed arrow()).
+    (ranked.to_arrow_table if hasattr(ranked, "to_arrow_table") else ranked.fetch_arrow_table)()
     statements = [s.strip() for s in read("tags.sql").split(";") if s.strip()]
     groups = []
     for i, stmt in enumerate(statements):
@@ -56,7 +58,7 @@ def duckdb_build():
     return time.perf_counter() - t0, con
 
 
-events = duckdb.sql(
+events = duckdb.connect().execute(
     f"SELECT count(*) FROM read_parquet('{lake}/resolved_events/*/*/*.parquet', hive_partitioning = false)"
 ).fetchone()[0]
 # Warm-up (and the SQL for DuckDB): one cdp build that emits what it ran.

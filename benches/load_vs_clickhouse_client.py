@@ -3,7 +3,6 @@
     load_vs_clickhouse_client.py CDP OUT HTTP_URL TCP_PORT
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,38 +20,6 @@ def query(sql, database=None):
         return r.read().decode()
 
 
-def stand_in_resolution():
-    """resolved_events and identity_map from events, as a stand-in for
-    `cdp resolve`: one person per first identifier, keys by first appearance."""
-    if os.path.isdir(os.path.join(lake, "resolved_events")):
-        return
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"""
-        CREATE TABLE ev AS SELECT * EXCLUDE (properties, provenance_origin, provenance_partition, provenance_offset),
-            CASE WHEN len(identifiers) > 0 THEN identifiers[1].id_type || chr(9) || identifiers[1].id_value END AS first_id,
-            CAST(CAST(event_time AS DATE) AS VARCHAR) AS dt
-        FROM read_parquet('{lake}/events/*/*/*.parquet', hive_partitioning = false)""")
-    con.execute("""
-        CREATE TABLE keys AS SELECT first_id, row_number() OVER (ORDER BY min(event_time), first_id) AS one_key
-        FROM ev WHERE first_id IS NOT NULL GROUP BY first_id""")
-    con.execute(f"""
-        COPY (
-            SELECT k.one_key, CASE WHEN k.one_key IS NOT NULL THEN 'OID' || lpad(CAST(k.one_key AS VARCHAR), 12, '0') END AS one_id,
-                   e.* EXCLUDE (identifiers, first_id)
-            FROM ev AS e LEFT JOIN keys AS k USING (first_id)
-            ORDER BY k.one_key, e.event_time
-        ) TO '{lake}/resolved_events' (FORMAT parquet, PARTITION_BY (source, dt), WRITE_PARTITION_COLUMNS true, COMPRESSION zstd)""")
-    os.makedirs(f"{lake}/identity_map", exist_ok=True)
-    con.execute(f"""
-        COPY (
-            SELECT i.id_type, i.id_value, 'OID' || lpad(CAST(min(k.one_key) AS VARCHAR), 12, '0') AS one_id, min(k.one_key) AS one_key,
-                   min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM (SELECT first_id, event_time, unnest(identifiers) AS i FROM ev) AS e JOIN keys AS k USING (first_id)
-            GROUP BY i.id_type, i.id_value
-        ) TO '{lake}/identity_map/part-standin-0.parquet' (FORMAT parquet, COMPRESSION zstd)""")
-
-
 def export_tsv(table, pattern, columns, path):
     """The same rows as TSV, ClickHouse's escaping, for clickhouse-client."""
     if os.path.exists(path):
@@ -67,6 +34,9 @@ def export_tsv(table, pattern, columns, path):
             select.append(f"epoch_us({name[:-3]})")
         elif ctype.startswith("DateTime") or ctype.startswith("Nullable(DateTime"):
             select.append(f"strftime({name}, '%Y-%m-%d %H:%M:%S')")
+        elif ctype == "Array(String)":
+            # ClickHouse's TSV array literal: ['a','b'] (no quote or backslash in these values).
+            select.append(f"'[' || array_to_string(list_transform({name}, s -> chr(39) || s || chr(39)), ',') || ']'")
         else:
             select.append(name)
     con.execute(f"""COPY (SELECT {', '.join(select)} FROM read_parquet('{lake}/{pattern}', hive_partitioning = false))
@@ -79,12 +49,9 @@ def columns_of(database, table):
 
 
 def main():
-    stand_in_resolution()
-    tables = [("resolved_events", "resolved_events/*/*/*.parquet")]
-    if os.path.exists(os.path.join(lake, "builds", "current.json")):
-        tables.append(("profiles", "profiles/*.parquet"))
-    else:
-        print("profiles: not in the lake yet (`cdp build` has not landed): not measured")
+    # Older builds' files are deleted once builds/current.json names the new
+    # one, so the glob reads exactly the current build.
+    tables = [("resolved_events", "resolved_events/*/*/*.parquet"), ("profiles", "profiles/*.parquet")]
 
     best = {}
     for attempt in range(2):

@@ -6,10 +6,9 @@
 #
 #   benches/load_vs_clickhouse_client.sh [PERSONS]   (default 300000)
 #
-# Until `cdp resolve` lands, resolved_events and identity_map are made from
-# the ingested events by a stand-in (DuckDB: one person per first
-# identifier), see load_vs_clickhouse_client.py. profiles are measured once
-# `cdp build` writes them (builds/current.json); until then they are skipped.
+# Measures resolved_events and profiles of a lake made by `cdp generate`,
+# `cdp ingest`, `cdp resolve` and `cdp build`, shared with
+# benches/build_vs_duckdb.sh (the same $BENCH_OUT/build-PERSONS).
 # Starts its own ClickHouse (deploy/local/clickhouse.sh) on ports 18125/19002
 # under $BENCH_OUT and stops it at the end.
 set -euo pipefail
@@ -17,8 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 persons="${1:-300000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdp-target}"
 venv="${VENV:-$HOME/.cache/cdp-venv}"
-bench_out="${BENCH_OUT:-$PWD/bench-out}"
-out="$bench_out/load-$persons"
+bench_out="${BENCH_OUT:-/work/bench-out}"
+out="$bench_out/build-$persons"
 
 export CDP_LOCAL_STATE="$bench_out/load-clickhouse"
 export CDP_CLICKHOUSE_HTTP_PORT="${CDP_CLICKHOUSE_HTTP_PORT:-18125}"
@@ -38,6 +37,8 @@ if [ ! -d "$out/lake/events" ]; then
     --input online="$out/world/online.jsonl" --input offline="$out/world/offline.jsonl" \
     --input ad="$out/world/ad.jsonl" --input transaction="$out/world/transaction.jsonl" >/dev/null
 fi
+[ -f "$out/lake/identity/current.json" ] || RUST_LOG=warn "$cdp" resolve --lake "$out/lake" >/dev/null
+[ -f "$out/lake/builds/current.json" ] || RUST_LOG=warn "$cdp" build --lake "$out/lake" --as-of "${AS_OF:-2026-11-30}" >/dev/null
 
 deploy/local/clickhouse.sh start >&2
 trap 'deploy/local/clickhouse.sh stop >&2' EXIT

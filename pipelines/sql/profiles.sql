@@ -10,13 +10,17 @@
 --   ${as_of_day}  the as-of day as days since 1970-01-01
 -- Functions beside standard SQL (the same in DuckDB):
 --   utc_day(ts)                 the UTC calendar day of ts, as days since 1970-01-01
---   first(x ORDER BY …)         x of the first row in that order (last: of the last row)
+--   array_sort(list)            the list in ascending order
 --
 -- Performance notes: everything groups by the integer one_key; one_id is
 -- formatted once per person at the end. Distinct counts and lists go through
 -- a GROUP BY on (one_key, value) first, which engines do much faster than
--- per-person DISTINCT sets. First/last touches order by (event_time, value)
--- so that ties break the same way on every run.
+-- per-person DISTINCT sets, and lists are sorted after aggregating
+-- (array_sort(array_agg(x)), not array_agg(x ORDER BY x)). A first or latest
+-- touch is the value at the touch's time, the smallest (first) or largest
+-- (latest) on ties, so every run breaks ties the same way: two plain min/max
+-- aggregations over the touch events instead of ordered first()/last(), which
+-- cost DataFusion 10 s of a 22 s build on 1M persons.
 
 WITH events AS (
     SELECT one_key, source, event_type, event_time, platform, channel_code,
@@ -37,29 +41,59 @@ activity AS (
         count(*) FILTER (WHERE source = 'ad') AS events_ad,
         count(*) FILTER (WHERE source = 'transaction') AS events_transaction,
         count(*) FILTER (WHERE source NOT IN ('online', 'offline', 'ad', 'transaction')) AS events_other,
-        -- Acquisition: the first and the latest touch of each kind.
-        first(channel_code ORDER BY event_time, channel_code) FILTER (WHERE channel_code IS NOT NULL) AS first_channel_code,
-        last(channel_code ORDER BY event_time, channel_code) FILTER (WHERE channel_code IS NOT NULL) AS last_channel_code,
-        first(utm_source ORDER BY event_time, utm_source) FILTER (WHERE utm_source IS NOT NULL) AS first_utm_source,
-        last(utm_source ORDER BY event_time, utm_source) FILTER (WHERE utm_source IS NOT NULL) AS last_utm_source,
-        first(utm_campaign ORDER BY event_time, utm_campaign) FILTER (WHERE utm_campaign IS NOT NULL) AS first_utm_campaign,
-        last(utm_campaign ORDER BY event_time, utm_campaign) FILTER (WHERE utm_campaign IS NOT NULL) AS last_utm_campaign,
-        -- Ad events carry device ids only; identity resolved them to this person.
-        first(campaign_id ORDER BY event_time, campaign_id) FILTER (WHERE source = 'ad' AND campaign_id IS NOT NULL) AS first_ad_campaign,
-        last(campaign_id ORDER BY event_time, campaign_id) FILTER (WHERE source = 'ad' AND campaign_id IS NOT NULL) AS last_ad_campaign,
         min(event_time) FILTER (WHERE event_type IN ('member_signup', 'register')) AS member_since
     FROM events
     GROUP BY one_key
 ),
 
+-- Acquisition: the first and the latest touch of each kind. Ad events carry
+-- device ids only; identity resolved them to this person.
+touch_events AS (
+    SELECT one_key, source, event_time, channel_code, utm_source, utm_campaign, campaign_id
+    FROM events
+    WHERE channel_code IS NOT NULL OR utm_source IS NOT NULL OR utm_campaign IS NOT NULL
+       OR (source = 'ad' AND campaign_id IS NOT NULL)
+),
+
+touch_times AS (
+    SELECT
+        one_key,
+        min(event_time) FILTER (WHERE channel_code IS NOT NULL) AS first_channel_code_at,
+        max(event_time) FILTER (WHERE channel_code IS NOT NULL) AS last_channel_code_at,
+        min(event_time) FILTER (WHERE utm_source IS NOT NULL) AS first_utm_source_at,
+        max(event_time) FILTER (WHERE utm_source IS NOT NULL) AS last_utm_source_at,
+        min(event_time) FILTER (WHERE utm_campaign IS NOT NULL) AS first_utm_campaign_at,
+        max(event_time) FILTER (WHERE utm_campaign IS NOT NULL) AS last_utm_campaign_at,
+        min(event_time) FILTER (WHERE source = 'ad' AND campaign_id IS NOT NULL) AS first_ad_campaign_at,
+        max(event_time) FILTER (WHERE source = 'ad' AND campaign_id IS NOT NULL) AS last_ad_campaign_at
+    FROM touch_events
+    GROUP BY one_key
+),
+
+touches AS (
+    SELECT
+        e.one_key,
+        min(e.channel_code) FILTER (WHERE e.event_time = t.first_channel_code_at) AS first_channel_code,
+        max(e.channel_code) FILTER (WHERE e.event_time = t.last_channel_code_at) AS last_channel_code,
+        min(e.utm_source) FILTER (WHERE e.event_time = t.first_utm_source_at) AS first_utm_source,
+        max(e.utm_source) FILTER (WHERE e.event_time = t.last_utm_source_at) AS last_utm_source,
+        min(e.utm_campaign) FILTER (WHERE e.event_time = t.first_utm_campaign_at) AS first_utm_campaign,
+        max(e.utm_campaign) FILTER (WHERE e.event_time = t.last_utm_campaign_at) AS last_utm_campaign,
+        min(e.campaign_id) FILTER (WHERE e.source = 'ad' AND e.event_time = t.first_ad_campaign_at) AS first_ad_campaign,
+        max(e.campaign_id) FILTER (WHERE e.source = 'ad' AND e.event_time = t.last_ad_campaign_at) AS last_ad_campaign
+    FROM touch_events AS e
+    JOIN touch_times AS t ON t.one_key = e.one_key
+    GROUP BY e.one_key
+),
+
 stores AS (
-    SELECT one_key, count(*) AS store_count, array_agg(store_id ORDER BY store_id) AS stores_visited
+    SELECT one_key, count(*) AS store_count, array_sort(array_agg(store_id)) AS stores_visited
     FROM (SELECT one_key, store_id FROM events WHERE store_id IS NOT NULL GROUP BY one_key, store_id) AS s
     GROUP BY one_key
 ),
 
 platforms AS (
-    SELECT one_key, array_agg(platform ORDER BY platform) AS active_platforms
+    SELECT one_key, array_sort(array_agg(platform)) AS active_platforms
     FROM (SELECT one_key, platform FROM events
           WHERE source = 'online' AND platform IS NOT NULL
           GROUP BY one_key, platform) AS p
@@ -106,14 +140,14 @@ SELECT
     a.events_ad,
     a.events_transaction,
     a.events_other,
-    a.first_channel_code,
-    a.last_channel_code,
-    a.first_utm_source,
-    a.first_utm_campaign,
-    a.last_utm_source,
-    a.last_utm_campaign,
-    a.first_ad_campaign,
-    a.last_ad_campaign,
+    t.first_channel_code,
+    t.last_channel_code,
+    t.first_utm_source,
+    t.first_utm_campaign,
+    t.last_utm_source,
+    t.last_utm_campaign,
+    t.first_ad_campaign,
+    t.last_ad_campaign,
     COALESCE(s.store_count, 0) AS store_count,
     s.stores_visited,
     p.active_platforms,
@@ -130,6 +164,7 @@ SELECT
     o.last_order_at,
     ${as_of_day} - utc_day(o.last_order_at) AS days_since_last_order
 FROM activity AS a
+LEFT JOIN touches AS t ON t.one_key = a.one_key
 LEFT JOIN order_stats AS o ON o.one_key = a.one_key
 LEFT JOIN stores AS s ON s.one_key = a.one_key
 LEFT JOIN platforms AS p ON p.one_key = a.one_key

@@ -234,6 +234,10 @@ async fn build_in_span(
     // Tags and their coverage.
     let groups = config.tag_groups();
     let thresholds = tags::thresholds(&ctx, &config.build, &params).await?;
+    emitted.push((
+        sql::TAG_CUTOFFS.name.into(),
+        sql::TAG_CUTOFFS.render(&params),
+    ));
     let df_schema = datafusion::common::DFSchema::try_from(profiles_schema.as_ref().clone())
         .map_err(JobsError::query("profiles schema"))?;
     tags::check_rules(&ctx, &df_schema, &groups, &thresholds)?;
@@ -254,6 +258,10 @@ async fn build_in_span(
     .map_err(JobsError::query("tags"))?;
     tags::register_groups(&ctx, &groups)?;
     let coverage_batches = tags::run(&ctx, &sql::TAG_COVERAGE, &params).await?;
+    emitted.push((
+        sql::TAG_COVERAGE.name.into(),
+        sql::TAG_COVERAGE.render(&params),
+    ));
     let coverage = coverage_rows(&coverage_batches)?;
     for row in coverage
         .iter()

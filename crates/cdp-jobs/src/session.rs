@@ -3,12 +3,19 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int32Array, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    make_comparator, Array, ArrayRef, AsArray, Int32Array, ListArray, TimestampMicrosecondArray,
+    UInt32Array,
+};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::{take, SortOptions};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::{exec_err, ScalarValue};
+use datafusion::common::{exec_err, plan_err, ScalarValue};
 use datafusion::execution::context::SessionContext;
 use datafusion::functions_aggregate::first_last::{first_value_udaf, last_value_udaf};
-use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+use datafusion::logical_expr::{
+    create_udf, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::SessionConfig;
 
 use cdp_lake::Lake;
@@ -38,10 +45,11 @@ pub fn new_session(lake: &Lake, threads: usize) -> Result<SessionContext> {
     Ok(ctx)
 }
 
-/// `utc_day(ts)`, and `first`/`last` as names of DataFusion's ordered
-/// `first_value`/`last_value` aggregates (the names DuckDB uses), so that
-/// the job SQL runs unchanged in both engines.
+/// `utc_day(ts)`, `array_sort(list)`, and `first`/`last` as names of
+/// DataFusion's ordered `first_value`/`last_value` aggregates (the names
+/// DuckDB uses), so that the job SQL runs unchanged in both engines.
 pub fn register_functions(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::new_from_impl(ArraySort::new()));
     ctx.register_udf(create_udf(
         "utc_day",
         vec![DataType::Timestamp(
@@ -72,6 +80,91 @@ fn utc_day(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
         }
         _ => exec_err!("utc_day expects one timestamp argument"),
     }
+}
+
+/// `array_sort(list)`: each list's elements in ascending order, nulls last,
+/// as DuckDB's `array_sort`. DataFusion has one only with its
+/// `nested_expressions` feature, which would rebuild DataFusion for one
+/// function. With it, `array_sort(array_agg(x))` replaces
+/// `array_agg(x ORDER BY x)`, which DataFusion evaluates with one boxed
+/// accumulator per group (12 s of a 22 s profile build on 1M persons).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArraySort {
+    signature: Signature,
+}
+
+impl ArraySort {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ArraySort {
+    fn name(&self) -> &str {
+        "array_sort"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        match args {
+            [list @ DataType::List(_)] => Ok(list.clone()),
+            _ => plan_err!("array_sort expects one list, got {args:?}"),
+        }
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        let scalar_input = matches!(args.args.as_slice(), [ColumnarValue::Scalar(_)]);
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [array] = arrays.as_slice() else {
+            return exec_err!("array_sort expects one argument");
+        };
+        let Some(list) = array.as_list_opt::<i32>() else {
+            return exec_err!("array_sort expects a list, got {}", array.data_type());
+        };
+        let sorted = sort_each_list(list)?;
+        Ok(if scalar_input {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&sorted, 0)?)
+        } else {
+            ColumnarValue::Array(Arc::new(sorted))
+        })
+    }
+}
+
+/// One `take` over the list values, permuted list by list.
+fn sort_each_list(list: &ListArray) -> datafusion::error::Result<ListArray> {
+    let offsets = list.value_offsets();
+    let (first, last) = (offsets[0] as usize, offsets[offsets.len() - 1] as usize);
+    let values = list.values();
+    let options = SortOptions {
+        descending: false,
+        nulls_first: false,
+    };
+    let compare = make_comparator(values.as_ref(), values.as_ref(), options)?;
+    let mut order: Vec<u32> = (first as u32..last as u32).collect();
+    for w in offsets.windows(2) {
+        let (a, b) = (w[0] as usize - first, w[1] as usize - first);
+        order[a..b].sort_unstable_by(|&x, &y| compare(x as usize, y as usize));
+    }
+    let sorted = take(values.as_ref(), &UInt32Array::from(order), None)?;
+    let rebased = OffsetBuffer::new(offsets.iter().map(|&o| o - first as i32).collect());
+    let field = match list.data_type() {
+        DataType::List(field) => field.clone(),
+        other => return exec_err!("array_sort expects a list, got {other}"),
+    };
+    Ok(ListArray::try_new(
+        field,
+        rebased,
+        sorted,
+        list.nulls().cloned(),
+    )?)
 }
 
 /// Lets the session read the lake's URL (a local folder needs nothing; an
@@ -115,5 +208,50 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(text.contains("| 10134 | a | c |"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn array_sort_sorts_each_list_as_duckdb_does() {
+        let ctx = SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx
+            .sql(
+                "SELECT k, array_sort(array_agg(v)) AS s FROM \
+                 (VALUES (1, 'h5'), (1, 'android'), (2, 'z'), (1, 'ios'), (2, 'a'), (3, 'm')) AS x(k, v) \
+                 GROUP BY k ORDER BY k",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| 1 | [android, h5, ios] |"), "{text}");
+        assert!(text.contains("| 2 | [a, z]            |"), "{text}");
+        assert!(text.contains("| 3 | [m]               |"), "{text}");
+    }
+
+    #[test]
+    fn array_sort_keeps_null_lists_and_sliced_offsets() {
+        use datafusion::arrow::array::StringArray;
+        use datafusion::arrow::buffer::NullBuffer;
+        use datafusion::arrow::datatypes::Field;
+        let values = StringArray::from(vec!["x", "c", "a", "b", "q"]);
+        let list = ListArray::new(
+            Arc::new(Field::new("item", DataType::Utf8, true)),
+            OffsetBuffer::new(vec![0, 1, 4, 4, 5].into()),
+            Arc::new(values),
+            Some(NullBuffer::from(vec![true, true, false, true])),
+        );
+        let sliced = list.slice(1, 3);
+        let sorted = sort_each_list(&sliced).unwrap();
+        assert_eq!(sorted.len(), 3);
+        let first = sorted.value(0);
+        let first = first.as_string::<i32>();
+        assert_eq!(first.iter().flatten().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(sorted.is_null(1));
+        assert_eq!(sorted.value(2).as_string::<i32>().value(0), "q");
     }
 }

@@ -80,6 +80,10 @@ impl StreamPartition {
     /// Opens a partition for consuming: reads its manifest, deletes files a
     /// crash left uncommitted, and loads the keys of files other consumers
     /// wrote since this process started. Consuming resumes at `next_offset()`.
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the dedup index lock is held across the lake calls on purpose, see below"
+    )]
     pub async fn open(
         lake: &Lake,
         topic: &str,
@@ -95,7 +99,10 @@ impl StreamPartition {
             (DEAD_LETTERS_TABLE, &indexes.dead_letters),
         ] {
             let files = lake.list(table).await?;
-            // Held across the lake calls: only this worker thread waits, and
+            // Held across the lake calls so no record is inserted between the
+            // deletes and the refresh. Callers drive this future with
+            // `block_on` on their own worker thread (cdp-ingest's kafka
+            // workers), so a waiting thread never starves the holder, and
             // opening a partition is rare.
             let mut index = index.lock().expect("dedup index lock");
             for file in files {

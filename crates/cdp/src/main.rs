@@ -24,6 +24,11 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command};
 
+/// Aggregations, the identity graph and the Parquet writers allocate per
+/// group and per value; mimalloc keeps that off glibc malloc's slow paths.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {

@@ -2,6 +2,7 @@
 
 mod build_manifest_tests;
 mod cdnow_acceptance_tests;
+mod emit_sql_tests;
 mod fixture;
 mod lake_tables_doc_tests;
 mod profile_columns_tests;

@@ -36,7 +36,8 @@ def export_tsv(table, pattern, columns, path):
             select.append(f"strftime({name}, '%Y-%m-%d %H:%M:%S')")
         elif ctype == "Array(String)":
             # ClickHouse's TSV array literal: ['a','b'] (no quote or backslash in these values).
-            select.append(f"'[' || array_to_string(list_transform({name}, s -> chr(39) || s || chr(39)), ',') || ']'")
+            # A NULL list loads as [] (the column is not Nullable), as cdp load does.
+            select.append(f"COALESCE('[' || array_to_string(list_transform({name}, lambda s: chr(39) || s || chr(39)), ',') || ']', '[]')")
         else:
             select.append(name)
     con.execute(f"""COPY (SELECT {', '.join(select)} FROM read_parquet('{lake}/{pattern}', hive_partitioning = false))

@@ -2,7 +2,7 @@
 //! moments — alone, or as one of two consumers of a group — and restarted;
 //! the lake ends with every accepted event once and the counts balance.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
@@ -45,6 +45,25 @@ async fn two_consumers_one_killed_mid_stream_store_everything_once() {
     let mut b = s.spawn_ingest("b", 20);
     // Both in the group and consuming, then A dies mid-stream while B goes on.
     s.wait_for_progress(1, Duration::from_secs(90)).await;
+    // The second member's join rebalances the group: kill A only once it
+    // owns partitions, or the test would not kill a consumer mid-stream.
+    let joined = Instant::now();
+    while !["a", "b"]
+        .iter()
+        .all(|label| s.log(label).contains("partitions assigned"))
+    {
+        assert!(
+            joined.elapsed() < Duration::from_secs(90),
+            "the pair never shared the partitions
+a:
+{}
+b:
+{}",
+            s.log("a"),
+            s.log("b")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     kill_9(&mut a);
     let at_kill = s.durable_messages().await;

@@ -148,31 +148,7 @@ mod schema_doc_tests {
     //! the project; these tests keep the page and the code in step.
 
     use super::*;
-
-    const DOC: &str = include_str!("../../../schemas/lake_tables.md");
-
-    fn documented(heading: &str) -> Vec<(String, bool)> {
-        let section = DOC
-            .split("\n## ")
-            .find(|s| s.starts_with(heading))
-            .unwrap_or_else(|| panic!("section {heading} in lake_tables.md"));
-        section
-            .lines()
-            .filter(|l| l.starts_with("| ") && !l.starts_with("| column") && !l.starts_with("|---"))
-            .map(|l| {
-                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                (cells[1].to_string(), cells[3] == "yes")
-            })
-            .collect()
-    }
-
-    fn actual(schema: &SchemaRef) -> Vec<(String, bool)> {
-        schema
-            .fields()
-            .iter()
-            .map(|f| (f.name().clone(), f.is_nullable()))
-            .collect()
-    }
+    use cdp_lake::schema::doc::{documented_columns as documented, schema_columns as actual};
 
     #[test]
     fn identity_tables_match_the_doc() {

@@ -189,45 +189,35 @@ fn register_lake_store(ctx: &SessionContext, lake: &Lake) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn utc_day_and_first_last_work_in_sql() {
+    /// The result of `sql` in a session with our functions, as a text table.
+    async fn run(sql: &str) -> String {
         let ctx = SessionContext::new();
         register_functions(&ctx);
-        let batches = ctx
-            .sql(
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn utc_day_and_first_last_work_in_sql() {
+        let text = run(
                 "SELECT utc_day(CAST('1997-09-30T23:59:59.999999Z' AS TIMESTAMP(6) WITH TIME ZONE)) AS d, \
                  first(v ORDER BY t) AS f, last(v ORDER BY t) AS l \
                  FROM (VALUES (2, 'b'), (1, 'a'), (3, 'c')) AS x(t, v)",
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        )
+        .await;
         assert!(text.contains("| 10134 | a | c |"), "{text}");
     }
 
     #[tokio::test]
     async fn array_sort_sorts_each_list_as_duckdb_does() {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
-        let batches = ctx
-            .sql(
+        let text = run(
                 "SELECT k, array_sort(array_agg(v)) AS s FROM \
                  (VALUES (1, 'h5'), (1, 'android'), (2, 'z'), (1, 'ios'), (2, 'a'), (3, 'm')) AS x(k, v) \
                  GROUP BY k ORDER BY k",
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        )
+        .await;
         let rows: Vec<String> = text
             .lines()
             .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))

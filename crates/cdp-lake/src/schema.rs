@@ -90,21 +90,21 @@ pub fn dead_letters_schema() -> SchemaRef {
         .clone()
 }
 
-#[cfg(test)]
-mod schema_doc_tests {
-    //! `schemas/lake_tables.md` documents these schemas for people outside
-    //! the project; these tests keep the page and the code in step.
+/// `schemas/lake_tables.md` read as data: the page documents every lake
+/// table for people outside the project, and each crate's tests compare it
+/// with the schemas that crate writes.
+pub mod doc {
+    use arrow::datatypes::SchemaRef;
 
-    use super::*;
+    const LAKE_TABLES: &str = include_str!("../../../schemas/lake_tables.md");
 
-    const DOC: &str = include_str!("../../../schemas/lake_tables.md");
-
-    /// (column, null) rows of the table under the heading that starts with `heading`.
-    fn documented(heading: &str) -> Vec<(String, bool)> {
-        let section = DOC
+    /// (column, nullable) rows of the table under the heading that starts
+    /// with `heading`.
+    pub fn documented_columns(heading: &str) -> Vec<(String, bool)> {
+        let section = LAKE_TABLES
             .split("\n## ")
             .find(|s| s.starts_with(heading))
-            .expect("section in lake_tables.md");
+            .unwrap_or_else(|| panic!("no section {heading} in lake_tables.md"));
         section
             .lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| column") && !l.starts_with("|---"))
@@ -115,13 +115,23 @@ mod schema_doc_tests {
             .collect()
     }
 
-    fn actual(schema: &SchemaRef) -> Vec<(String, bool)> {
+    /// (column, nullable) of a schema, to compare with [`documented_columns`].
+    pub fn schema_columns(schema: &SchemaRef) -> Vec<(String, bool)> {
         schema
             .fields()
             .iter()
             .map(|f| (f.name().clone(), f.is_nullable()))
             .collect()
     }
+}
+
+#[cfg(test)]
+mod schema_doc_tests {
+    //! `schemas/lake_tables.md` documents these schemas for people outside
+    //! the project; these tests keep the page and the code in step.
+
+    use super::doc::{documented_columns as documented, schema_columns as actual};
+    use super::*;
 
     #[test]
     fn events_schema_matches_the_doc() {

@@ -2,35 +2,9 @@
 //! keeps the page and the files in step (column names and nullability).
 
 use cdp_config::PipelineConfig;
-use datafusion::arrow::datatypes::SchemaRef;
+use cdp_lake::schema::doc::{documented_columns as documented, schema_columns as actual};
 
 use crate::support::read_table;
-
-const DOC: &str = include_str!("../../../../schemas/lake_tables.md");
-
-/// (column, null) rows of the table under the heading that starts with `heading`.
-fn documented(heading: &str) -> Vec<(String, bool)> {
-    let section = DOC
-        .split("\n## ")
-        .find(|s| s.starts_with(heading))
-        .unwrap_or_else(|| panic!("no section {heading} in lake_tables.md"));
-    section
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| column") && !l.starts_with("|---"))
-        .map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            (cells[1].to_string(), cells[3] == "yes")
-        })
-        .collect()
-}
-
-fn actual(schema: &SchemaRef) -> Vec<(String, bool)> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.is_nullable()))
-        .collect()
-}
 
 #[tokio::test]
 async fn profiles_tags_and_coverage_match_the_doc() {

@@ -164,21 +164,54 @@ fn threads(config: &PipelineConfig) -> usize {
     })
 }
 
-/// Runs `sql` and keeps its rows in memory as table `name`.
+/// Runs `sql` and keeps its rows in memory as table `name`, in the stored
+/// types: each batch is converted as it arrives, so that no batch pins the
+/// buffers of the data it was computed from (see
+/// [`publish::to_stored_batch`]). `sorted_by`: the column the query orders
+/// its rows by, declared so that queries over the table sort no more.
 async fn materialise(
     ctx: &SessionContext,
     name: &str,
     query: &str,
     sql: &str,
+    sorted_by: &str,
 ) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+    use futures::TryStreamExt;
     let df = ctx.sql(sql).await.map_err(JobsError::query(query))?;
-    let schema: datafusion::arrow::datatypes::SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(JobsError::query(query))?;
+    let schema = publish::stored_schema(&Arc::new(df.schema().as_arrow().clone()));
+    let mut stream = df.execute_stream().await.map_err(JobsError::query(query))?;
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.try_next().await.map_err(JobsError::query(query))? {
+        batches.push(publish::to_stored_batch(&schema, batch)?);
+    }
     let table = MemTable::try_new(schema.clone(), vec![batches.clone()])
-        .map_err(JobsError::query(query))?;
+        .map_err(JobsError::query(query))?
+        .with_sort_order(vec![vec![
+            datafusion::prelude::col(sorted_by).sort(true, false)
+        ]]);
     ctx.register_table(name, Arc::new(table))
         .map_err(JobsError::query(query))?;
     Ok((schema, batches))
+}
+
+/// A table being written beside the rest of the build; dropped unfinished
+/// (the build failed), the writing stops.
+struct WriteOnTheSide(
+    tokio::task::JoinHandle<Result<std::collections::BTreeMap<String, Vec<String>>>>,
+);
+
+impl WriteOnTheSide {
+    async fn finish(mut self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        (&mut self.0)
+            .await
+            .map_err(|e| JobsError::Task(e.to_string()))?
+    }
+}
+
+impl Drop for WriteOnTheSide {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn rows(batches: &[RecordBatch]) -> u64 {
@@ -224,12 +257,29 @@ async fn build_in_span(
         .map_err(JobsError::query(sql::ORDERS.name))?;
     emitted.push((sql::ORDERS.name.into(), orders_sql));
     let profiles_sql = sql::PROFILES.render(&params);
-    let (profiles_schema, profiles) =
-        materialise(&ctx, PROFILES_TABLE, sql::PROFILES.name, &profiles_sql).await?;
+    let (profiles_schema, profiles) = materialise(
+        &ctx,
+        PROFILES_TABLE,
+        sql::PROFILES.name,
+        &profiles_sql,
+        "one_key",
+    )
+    .await?;
     emitted.push((sql::PROFILES.name.into(), profiles_sql));
     let profile_count = rows(&profiles);
     tracing::info!(profiles = profile_count, "profiles computed");
     lap("profiles", &mut timings);
+    // The profiles are final: they are encoded while tags and LTV compute.
+    let profiles_written = WriteOnTheSide(tokio::spawn({
+        let (lake, build_id) = (lake.clone(), build_id.clone());
+        let table = publish::OutputTable {
+            name: PROFILES_TABLE,
+            schema: profiles_schema.clone(),
+            batches: profiles,
+        };
+        let max_rows = config.build.max_rows_per_file;
+        async move { publish::write_tables(&lake, &build_id, vec![table], max_rows).await }
+    }));
 
     // Tags and their coverage.
     let groups = config.tag_groups();
@@ -281,11 +331,6 @@ async fn build_in_span(
 
     // LTV.
     let mut outputs = vec![
-        publish::OutputTable {
-            name: PROFILES_TABLE,
-            schema: profiles_schema,
-            batches: profiles,
-        },
         publish::OutputTable {
             name: tags::TAGS_TABLE,
             schema: tags_schema,
@@ -350,6 +395,7 @@ async fn build_in_span(
     }
     let mut tables =
         publish::write_tables(lake, &build_id, stored, config.build.max_rows_per_file).await?;
+    tables.extend(profiles_written.finish().await?);
     if let Some(identity) = publish::identity_manifest(lake).await? {
         tables.insert(publish::IDENTITY_MAP.to_string(), identity.identity_map);
     }

@@ -64,12 +64,9 @@ fn stored_type(t: &DataType) -> DataType {
     }
 }
 
-/// `batches` with the stored types (see [`stored_type`]).
-pub fn to_stored(
-    schema: &SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let stored: SchemaRef = Arc::new(Schema::new(
+/// `schema` with the stored types (see [`stored_type`]).
+pub fn stored_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(
         schema
             .fields()
             .iter()
@@ -79,27 +76,40 @@ pub fn to_stored(
                     .with_data_type(stored_type(f.data_type()))
             })
             .collect::<Vec<_>>(),
-    ));
-    if stored == *schema {
-        return Ok((stored, batches));
+    ))
+}
+
+/// One batch converted to `stored` (from [`stored_schema`]). The copy holds
+/// only its own strings, where a string view of a query's output can keep
+/// alive the whole buffers of the data it was computed from.
+pub fn to_stored_batch(stored: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    if batch.schema() == *stored {
+        return Ok(batch);
     }
-    let batches = batches
-        .into_iter()
-        .map(|b| {
-            let columns = b
-                .columns()
-                .iter()
-                .zip(stored.fields())
-                .map(|(c, f)| cast(c, f.data_type()))
-                .collect::<Result<Vec<ArrayRef>, _>>()?;
-            RecordBatch::try_new(stored.clone(), columns)
-        })
-        .collect::<Result<Vec<_>, _>>()
+    batch
+        .columns()
+        .iter()
+        .zip(stored.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<Result<Vec<ArrayRef>, _>>()
+        .and_then(|columns| RecordBatch::try_new(stored.clone(), columns))
         .map_err(|e| JobsError::Column {
             table: "output",
             column: "*",
             reason: format!("cannot convert to stored types: {e} (our bug)"),
-        })?;
+        })
+}
+
+/// `batches` with the stored types (see [`stored_type`]).
+pub fn to_stored(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let stored = stored_schema(schema);
+    let batches = batches
+        .into_iter()
+        .map(|b| to_stored_batch(&stored, b))
+        .collect::<Result<Vec<_>>>()?;
     Ok((stored, batches))
 }
 

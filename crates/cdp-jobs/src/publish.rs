@@ -35,6 +35,10 @@ pub struct BuildManifest {
     pub tables: BTreeMap<String, Vec<String>>,
 }
 
+/// Columns of the output tables with a distinct value per row (per tag
+/// group in `tags`): written without a dictionary.
+const UNIQUE_COLUMNS: [&str; 2] = ["one_key", "one_id"];
+
 /// One output table of a build, in memory.
 pub struct OutputTable {
     pub name: &'static str,
@@ -173,7 +177,12 @@ pub async fn write_tables(
             let encoded = {
                 let location = location.clone();
                 tokio::task::spawn_blocking(move || {
-                    cdp_lake::parquet_io::encode(&location, schema, &part)
+                    cdp_lake::parquet_io::encode_with_unique_columns(
+                        &location,
+                        schema,
+                        &part,
+                        &UNIQUE_COLUMNS,
+                    )
                 })
                 .await
                 .map_err(|e| JobsError::Task(e.to_string()))??

@@ -43,11 +43,20 @@ const EVENTS_UNIQUE_COLUMNS: [&str; 6] = [
 /// Columns whose min/max nobody filters on and that are long: no statistics.
 const EVENTS_UNFILTERED_COLUMNS: [&str; 2] = ["identifiers.list.item.id_value", "properties"];
 
-fn events_writer_properties() -> WriterProperties {
-    let mut props = writer_properties();
-    for column in EVENTS_UNIQUE_COLUMNS {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+/// `props` without a dictionary for `columns` (paths absent from the schema
+/// are ignored).
+fn without_dictionary(
+    mut props: WriterPropertiesBuilder,
+    columns: &[&str],
+) -> WriterPropertiesBuilder {
+    for column in columns {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
     }
+    props
+}
+
+fn events_writer_properties() -> WriterProperties {
+    let mut props = without_dictionary(writer_properties(), &EVENTS_UNIQUE_COLUMNS);
     for column in EVENTS_UNFILTERED_COLUMNS {
         props =
             props.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
@@ -68,6 +77,19 @@ pub fn encode_events(location: &str, batches: &[RecordBatch]) -> Result<Bytes> {
 /// Encodes `batches` (all of `schema`) as one Parquet file.
 pub fn encode(location: &str, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes> {
     encode_with(location, schema, batches, writer_properties().build())
+}
+
+/// [`encode`], with `unique_columns` (nearly a distinct value per row)
+/// written without a dictionary: there a dictionary only costs (every value
+/// hashed, then the dictionary abandoned or bigger than the data).
+pub fn encode_with_unique_columns(
+    location: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    unique_columns: &[&str],
+) -> Result<Bytes> {
+    let props = without_dictionary(writer_properties(), unique_columns).build();
+    encode_with(location, schema, batches, props)
 }
 
 fn encode_with(
@@ -180,5 +202,34 @@ mod tests {
         assert!(column("event_time").statistics().is_some());
         assert!(column("event_id").dictionary_page_offset().is_none());
         assert!(column("event_type").dictionary_page_offset().is_some());
+    }
+
+    #[test]
+    fn unique_columns_are_written_without_a_dictionary() {
+        use arrow::array::{Int64Array, StringArray};
+        use arrow::datatypes::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("one_id", DataType::Utf8, false),
+            Field::new("tag", DataType::Utf8, false),
+            Field::new("one_key", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["OID1", "OID2", "OID3"])),
+                Arc::new(StringArray::from(vec!["a", "a", "b"])),
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+            ],
+        )
+        .unwrap();
+        let bytes =
+            encode_with_unique_columns("t", schema, &[batch], &["one_id", "one_key", "absent"])
+                .unwrap();
+        let reader = SerializedFileReader::new(bytes).unwrap();
+        let columns = reader.metadata().row_group(0).columns();
+        assert!(columns[0].dictionary_page_offset().is_none());
+        assert!(columns[1].dictionary_page_offset().is_some());
+        assert!(columns[2].dictionary_page_offset().is_none());
     }
 }

@@ -184,7 +184,16 @@ async fn materialise(
     while let Some(batch) = stream.try_next().await.map_err(JobsError::query(query))? {
         batches.push(publish::to_stored_batch(&schema, batch)?);
     }
-    let table = MemTable::try_new(schema.clone(), vec![batches.clone()])
+    // One partition per thread, each a contiguous run of the sorted rows (so
+    // sorted too): a single sorted partition is split by the planner, which
+    // then loses the order and sorts again.
+    let per_partition = batches
+        .len()
+        .div_ceil(ctx.state().config().target_partitions())
+        .max(1);
+    let partitions: Vec<Vec<RecordBatch>> =
+        batches.chunks(per_partition).map(<[_]>::to_vec).collect();
+    let table = MemTable::try_new(schema.clone(), partitions)
         .map_err(JobsError::query(query))?
         .with_sort_order(vec![vec![
             datafusion::prelude::col(sorted_by).sort(true, false)

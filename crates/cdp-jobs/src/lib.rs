@@ -203,8 +203,9 @@ async fn materialise(
     Ok((schema, batches))
 }
 
-/// A table being written beside the rest of the build; dropped unfinished
-/// (the build failed), the writing stops.
+/// A table being written beside the rest of the build. Dropped unfinished
+/// (the build failed), it starts no further file; files already written are
+/// deleted by the next build's commit, as after any failed build.
 struct WriteOnTheSide(
     tokio::task::JoinHandle<Result<std::collections::BTreeMap<String, Vec<String>>>>,
 );

@@ -186,13 +186,17 @@ async fn materialise(
     }
     // One partition per thread, each a contiguous run of the sorted rows (so
     // sorted too): a single sorted partition is split by the planner, which
-    // then loses the order and sorts again.
+    // then loses the order and sorts again. No rows: one empty partition, as
+    // a MemTable needs at least one.
     let per_partition = batches
         .len()
         .div_ceil(ctx.state().config().target_partitions())
         .max(1);
-    let partitions: Vec<Vec<RecordBatch>> =
-        batches.chunks(per_partition).map(<[_]>::to_vec).collect();
+    let partitions: Vec<Vec<RecordBatch>> = if batches.is_empty() {
+        vec![Vec::new()]
+    } else {
+        batches.chunks(per_partition).map(<[_]>::to_vec).collect()
+    };
     let table = MemTable::try_new(schema.clone(), partitions)
         .map_err(JobsError::query(query))?
         .with_sort_order(vec![vec![

@@ -305,28 +305,24 @@ async fn build_in_span(
     let df_schema = datafusion::common::DFSchema::try_from(profiles_schema.as_ref().clone())
         .map_err(JobsError::query("profiles schema"))?;
     tags::check_rules(&ctx, &df_schema, &groups, &thresholds)?;
-    let (tag_statements, tag_batches) = tags::compute(&ctx, &groups, &thresholds).await?;
+    let (tag_statements, tags) = tags::compute(&ctx, &groups, &thresholds).await?;
     emitted.push(("tags.sql".into(), tag_statements.join(";\n\n") + ";\n"));
-    let tag_count = rows(&tag_batches);
-    let tags_schema = tag_batches
-        .first()
-        .map(|b| b.schema())
-        .ok_or_else(|| JobsError::Task("no tag group produced a batch (our bug)".into()))?;
+    let tag_count = rows(&tags.batches);
     ctx.register_table(
         tags::TAGS_TABLE,
         Arc::new(
-            MemTable::try_new(tags_schema.clone(), vec![tag_batches.clone()])
+            MemTable::try_new(tags.schema.clone(), vec![tags.batches.clone()])
                 .map_err(JobsError::query("tags"))?,
         ),
     )
     .map_err(JobsError::query("tags"))?;
     tags::register_groups(&ctx, &groups)?;
-    let coverage_batches = tags::run(&ctx, &sql::TAG_COVERAGE, &params).await?;
+    let coverage_table = tags::run(&ctx, &sql::TAG_COVERAGE, &params).await?;
     emitted.push((
         sql::TAG_COVERAGE.name.into(),
         sql::TAG_COVERAGE.render(&params),
     ));
-    let coverage = coverage_rows(&coverage_batches)?;
+    let coverage = coverage_rows(&coverage_table.batches)?;
     for row in coverage
         .iter()
         .filter(|r| r.tag.is_none() && r.kind == TagGroupKind::Exclusive.as_str())
@@ -347,24 +343,19 @@ async fn build_in_span(
     let mut outputs = vec![
         publish::OutputTable {
             name: tags::TAGS_TABLE,
-            schema: tags_schema,
-            batches: tag_batches,
+            schema: tags.schema,
+            batches: tags.batches,
         },
         publish::OutputTable {
             name: TAG_COVERAGE_TABLE,
-            schema: coverage_batches
-                .first()
-                .map(|b| b.schema())
-                .ok_or_else(|| {
-                    JobsError::Task("tag_coverage.sql returned no batch (our bug)".into())
-                })?,
-            batches: coverage_batches,
+            schema: coverage_table.schema,
+            batches: coverage_table.batches,
         },
     ];
     let ltv_summary = if request.skip_ltv {
         None
     } else {
-        let (ltv_batches, model, summary) = ltv::compute(
+        let (ltv, model, summary) = ltv::compute(
             &ctx,
             &params,
             request.as_of,
@@ -375,14 +366,10 @@ async fn build_in_span(
         .await?;
         emitted.push((sql::PURCHASES.name.into(), sql::PURCHASES.render(&params)));
         emitted.push((sql::LTV.name.into(), sql::LTV.render(&params)));
-        let ltv_schema = ltv_batches
-            .first()
-            .map(|b| b.schema())
-            .ok_or_else(|| JobsError::Task("ltv.sql returned no batch (our bug)".into()))?;
         outputs.push(publish::OutputTable {
             name: ltv::LTV_TABLE,
-            schema: ltv_schema,
-            batches: ltv_batches,
+            schema: ltv.schema,
+            batches: ltv.batches,
         });
         outputs.push(publish::OutputTable {
             name: ltv::LTV_MODEL_TABLE,

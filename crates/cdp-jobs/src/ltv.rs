@@ -17,7 +17,7 @@ use cdp_ltv::TimeUnit;
 use crate::error::{JobsError, Result};
 use crate::ltv_models::{self, CustomerValue, ModelOutput, ModelParam};
 use crate::sql::{self, SqlParams};
-use crate::tags::run;
+use crate::tags::{run, Collected};
 
 pub const LTV_TABLE: &str = "ltv";
 pub const LTV_MODEL_TABLE: &str = "ltv_model";
@@ -63,7 +63,7 @@ impl LtvSummary {
 
 /// Net orders as (one_key, UTC day, amount), sorted.
 pub async fn purchases(ctx: &SessionContext, params: &SqlParams) -> Result<Vec<(i64, i32, f64)>> {
-    let batches = run(ctx, &sql::PURCHASES, params).await?;
+    let batches = run(ctx, &sql::PURCHASES, params).await?.batches;
     let mut out = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for b in &batches {
         let column = |name: &'static str, want: DataType| -> Result<&dyn Array> {
@@ -100,7 +100,7 @@ pub async fn compute(
     unit: TimeUnit,
     discount_rate: f64,
     threads: usize,
-) -> Result<(Vec<RecordBatch>, RecordBatch, LtvSummary)> {
+) -> Result<(Collected, RecordBatch, LtvSummary)> {
     let purchases = purchases(ctx, params).await?;
     let as_of_day = params.as_of_day;
     let output = tokio::task::spawn_blocking(move || {

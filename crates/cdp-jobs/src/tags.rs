@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::ExprSchemable;
@@ -91,7 +91,7 @@ pub async fn thresholds(
     config: &BuildConfig,
     params: &SqlParams,
 ) -> Result<Thresholds> {
-    let cutoffs = run(ctx, &TAG_CUTOFFS, params).await?;
+    let cutoffs = run(ctx, &TAG_CUTOFFS, params).await?.batches;
     let median = |name: &'static str| -> Result<Option<f64>> {
         let batch = cutoffs.first().filter(|b| b.num_rows() == 1);
         let Some(batch) = batch else { return Ok(None) };
@@ -244,22 +244,47 @@ pub fn check_rules(
     Ok(())
 }
 
+/// Rows of a query with the schema its plan declares, so that a query
+/// returning no rows still names its columns.
+pub struct Collected {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
 /// Every group's tags, group after group in config order.
 pub async fn compute(
     ctx: &SessionContext,
     groups: &[TagGroup],
     thresholds: &Thresholds,
-) -> Result<(Vec<String>, Vec<RecordBatch>)> {
+) -> Result<(Vec<String>, Collected)> {
     let mut statements = Vec::with_capacity(groups.len());
-    let mut batches = Vec::new();
-    for g in groups {
+    let mut tags = Collected {
+        schema: tags_schema(),
+        batches: Vec::new(),
+    };
+    for (i, g) in groups.iter().enumerate() {
         let sql = group_sql(g, thresholds)?;
         let query = format!("tag group {}", g.name);
-        let df = ctx.sql(&sql).await.map_err(JobsError::query(&query))?;
-        batches.extend(df.collect().await.map_err(JobsError::query(&query))?);
+        let group = collect(ctx, &sql, &query).await?;
+        if i == 0 {
+            tags.schema = group.schema;
+        }
+        tags.batches.extend(group.batches);
         statements.push(sql);
     }
-    Ok((statements, batches))
+    Ok((statements, tags))
+}
+
+/// The columns of `tags` when no group is configured (otherwise the first
+/// group's query declares them).
+fn tags_schema() -> SchemaRef {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    Arc::new(Schema::new(vec![
+        Field::new("one_key", DataType::Int64, true),
+        Field::new("one_id", DataType::Utf8, true),
+        Field::new("tag_group", DataType::Utf8, false),
+        Field::new("tag", DataType::Utf8, true),
+    ]))
 }
 
 /// Registers the group list (`tag_group`, `kind`, `position`) that
@@ -295,17 +320,23 @@ pub fn register_groups(ctx: &SessionContext, groups: &[TagGroup]) -> Result<()> 
 }
 
 /// Runs one SQL file and collects its rows.
-pub async fn run(
-    ctx: &SessionContext,
-    file: &SqlFile,
-    params: &SqlParams,
-) -> Result<Vec<RecordBatch>> {
-    ctx.sql(&file.render(params))
+pub async fn run(ctx: &SessionContext, file: &SqlFile, params: &SqlParams) -> Result<Collected> {
+    collect(ctx, &file.render(params), file.name).await
+}
+
+/// Runs a query and collects its rows; `query` names it in errors.
+pub async fn collect(ctx: &SessionContext, sql: &str, query: &str) -> Result<Collected> {
+    let df = ctx.sql(sql).await.map_err(JobsError::query(query))?;
+    let task = Arc::new(df.task_ctx());
+    let plan = df
+        .create_physical_plan()
         .await
-        .map_err(JobsError::query(file.name))?
-        .collect()
+        .map_err(JobsError::query(query))?;
+    let schema = plan.schema();
+    let batches = datafusion::physical_plan::collect(plan, task)
         .await
-        .map_err(JobsError::query(file.name))
+        .map_err(JobsError::query(query))?;
+    Ok(Collected { schema, batches })
 }
 
 #[cfg(test)]

@@ -77,3 +77,47 @@ async fn ltv_on_too_few_customers_fails_naming_the_model_and_skip_ltv() {
     assert!(err.contains("--skip-ltv"), "{err}");
     assert!(cdp_jobs::publish::current(&lake).await.unwrap().is_none());
 }
+
+/// As of a day before every event, a build has nobody to profile: it writes
+/// empty tables with their columns (it used to fail taking the tags' schema
+/// from a first batch that an empty query does not return).
+#[tokio::test]
+async fn a_build_before_any_event_writes_empty_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = cdp_lake::Lake::open(dir.path().to_str().unwrap()).unwrap();
+    crate::support::write_resolved_events(&lake, &crate::fixture::events()).await;
+    let request = cdp_jobs::BuildRequest {
+        as_of: chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        ..crate::fixture_request()
+    };
+    let report = cdp_jobs::build(&lake, &PipelineConfig::default(), &request)
+        .await
+        .unwrap();
+    assert_eq!((report.profiles, report.tags), (0, 0));
+    for table in ["profiles", "tags", "tag_coverage"] {
+        let files = &report.manifest.tables[table];
+        assert_eq!(files.len(), 1, "{table}");
+        let bytes = lake.get(&files[0]).await.unwrap();
+        let file =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                bytes,
+            )
+            .unwrap();
+        let column = if table == "tag_coverage" {
+            "tag_group"
+        } else {
+            "one_key"
+        };
+        assert!(file.schema().field_with_name(column).is_ok(), "{table}");
+        let rows = file.metadata().file_metadata().num_rows();
+        if table == "tag_coverage" {
+            assert_eq!(rows, 3, "one row per built-in group, each of 0 one_ids");
+        } else {
+            assert_eq!(rows, 0, "{table}");
+        }
+    }
+    assert!(report
+        .coverage
+        .iter()
+        .all(|r| r.one_ids == 0 && r.all_one_ids == 0));
+}

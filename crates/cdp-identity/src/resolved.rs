@@ -1,12 +1,14 @@
 //! `resolved_events/source=…/dt=…/part-<run_id>-<n>.parquet`: every event
 //! with the one_key and one_id of its strongest identifier, and the analytic
-//! columns of `events`; rows sorted by one_key (events without an
-//! identifier last), then event_time, then event_id.
+//! columns of `events`; rows in the order of the partition's events files.
 //!
 //! A partition is always written whole from its events files: when new
 //! events arrive in it, or when a one_key of its rows changed (a merge, a
 //! split, an erasure). Partitions nothing touched are left alone. One file
-//! per partition keeps the jobs' reads few and sequential.
+//! per partition keeps the jobs' reads few and sequential. The analytic
+//! columns are the events files' own Parquet column chunks, copied without
+//! decoding: decoding, sorting and re-encoding every event was the largest
+//! cost of a resolve (12 of 25 s at 1M persons), copying costs a memcpy.
 //!
 //! **The rule for an event whose identifiers ended in two one_ids** (an edge
 //! was refused): it belongs to the one_id of its strongest identifier, in
@@ -17,10 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
-use arrow::compute::{
-    concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
-};
+use arrow::array::{ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::Int64Type;
 use futures::{StreamExt, TryStreamExt};
 use rustc_hash::FxHashSet;
@@ -34,7 +33,7 @@ use crate::one_id::OneKey;
 use crate::rules::Rules;
 use crate::run::{REF_NONE, REF_SET};
 use crate::sets::Sets;
-use crate::tables::{resolved_events_schema, NOT_RESOLVED, RESOLVED_EVENTS};
+use crate::tables::{resolved_events_schema, RESOLVED_EVENTS};
 
 /// Files written at once beside the reader.
 const FILES_IN_FLIGHT: usize = 2;
@@ -169,92 +168,83 @@ pub(crate) async fn rewrite_partitions(
     let mut reads = futures::stream::iter(partitions.iter().map(|p| {
         let files = inputs.get(p).unwrap_or(&empty).clone();
         async move {
-            let mut decoded = Vec::new();
+            let mut read = Vec::with_capacity(files.len());
             for path in files {
                 let bytes = lake.get(&path).await?;
-                let p2 = path.clone();
-                // The identifiers (the costliest column to decode) only for
-                // files this run did not read: those read have their rows'
-                // references already.
-                let with_ids = !refs.contains_key(&path);
-                let batches = tokio::task::spawn_blocking(move || {
-                    let schema = cdp_lake::schema::events_schema();
-                    let columns: Vec<&str> = schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .filter(|n| (with_ids && *n == "identifiers") || !NOT_RESOLVED.contains(n))
-                        .collect();
-                    parquet_io::decode(&p2, bytes, Some(&columns))
-                })
-                .await
-                .map_err(|e| IdentityError::Task(e.to_string()))??;
-                decoded.push((path, batches));
+                // Only files this run did not read have their identifiers
+                // decoded: those read have their rows' references already.
+                let ids = if refs.contains_key(&path) {
+                    None
+                } else {
+                    let (p, b) = (path.clone(), bytes.clone());
+                    Some(
+                        tokio::task::spawn_blocking(move || {
+                            parquet_io::decode(&p, b, Some(&["identifiers"]))
+                        })
+                        .await
+                        .map_err(|e| IdentityError::Task(e.to_string()))??,
+                    )
+                };
+                read.push((path, bytes, ids));
             }
-            Ok::<_, IdentityError>((p.clone(), decoded))
+            Ok::<_, IdentityError>((p.clone(), read))
         }
     }))
     .buffered(2);
     let mut in_flight: std::collections::VecDeque<tokio::task::JoinHandle<Result<()>>> =
         Default::default();
     let mut done = 0usize;
-    while let Some((partition, decoded)) = reads.try_next().await? {
-        let mut batches = Vec::new();
-        for (path, file_batches) in decoded {
-            let file_refs = refs.get(&path);
-            let mut row = 0usize;
-            for batch in file_batches {
-                let keys: Vec<Option<OneKey>> = match file_refs {
-                    Some(r) => {
-                        let k = r[row..row + batch.num_rows()]
-                            .iter()
-                            .map(|&r| anchors.key_of_ref(r))
-                            .collect();
-                        row += batch.num_rows();
-                        k
-                    }
-                    None => {
-                        let cols = IdColumns::of(&path, &batch)?;
-                        (0..cols.rows())
-                            .map(|i| {
-                                anchors.anchor_of_ids(cols.row(i)).and_then(|a| {
-                                    let k = anchors.keys[a as usize];
-                                    (k != 0).then_some(k)
-                                })
+    while let Some((partition, read)) = reads.try_next().await? {
+        let mut files = Vec::with_capacity(read.len());
+        for (path, bytes, ids) in read {
+            let keys: Vec<Option<OneKey>> = match ids {
+                None => refs[&path].iter().map(|&r| anchors.key_of_ref(r)).collect(),
+                Some(batches) => {
+                    let mut keys = Vec::new();
+                    for batch in &batches {
+                        let cols = IdColumns::of(&path, batch)?;
+                        keys.extend((0..cols.rows()).map(|i| {
+                            anchors.anchor_of_ids(cols.row(i)).and_then(|a| {
+                                let k = anchors.keys[a as usize];
+                                (k != 0).then_some(k)
                             })
-                            .collect()
+                        }));
                     }
-                };
-                batches.push((path.clone(), batch, keys));
-            }
+                    keys
+                }
+            };
+            files.push((path, bytes, keys));
         }
         done += 1;
         if done.is_multiple_of(200) {
             tracing::info!(partitions = done, of = total, "writing resolved_events");
         }
-        if batches.is_empty() {
+        if files.is_empty() {
             out.files.insert(partition, Vec::new());
             continue;
         }
         let (source, dt) = &partition;
         let path = format!("{RESOLVED_EVENTS}/source={source}/dt={dt}/part-{run_id}-00000.parquet");
-        out.rows += batches.iter().map(|b| b.1.num_rows() as u64).sum::<u64>();
+        out.rows += files.iter().map(|f| f.2.len() as u64).sum::<u64>();
         out.files.insert(partition.clone(), vec![path.clone()]);
         let lake = lake.clone();
         in_flight.push_back(tokio::spawn(async move {
             let p = path.clone();
-            // The rows are built here, beside the encoder, and not on the
-            // thread that reads the next partition and looks the keys up.
             let bytes = tokio::task::spawn_blocking(move || -> Result<bytes::Bytes> {
-                let schema = resolved_events_schema();
-                let batches = batches
+                let inputs = files
                     .into_iter()
-                    .map(|(path, batch, keys)| resolved_batch(&path, &batch, keys))
-                    .collect::<Result<Vec<_>>>()?;
-                let all = concat_batches(&schema, &batches)
-                    .map_err(IdentityError::arrow(RESOLVED_EVENTS))?;
-                let sorted = sort_rows(&all)?;
-                Ok(parquet_io::encode(&p, schema, &[sorted])?)
+                    .map(|(location, bytes, keys)| parquet_io::SpliceInput {
+                        location,
+                        bytes,
+                        new_columns: one_id_columns(keys),
+                    })
+                    .collect();
+                Ok(parquet_io::splice(
+                    &p,
+                    resolved_events_schema(),
+                    inputs,
+                    &["one_key", "one_id"],
+                )?)
             })
             .await
             .map_err(|e| IdentityError::Task(e.to_string()))??;
@@ -273,13 +263,8 @@ pub(crate) async fn rewrite_partitions(
     Ok(out)
 }
 
-/// The resolved rows of one decoded events batch.
-fn resolved_batch(
-    location: &str,
-    batch: &RecordBatch,
-    keys: Vec<Option<OneKey>>,
-) -> Result<RecordBatch> {
-    let schema = resolved_events_schema();
+/// The one_key and one_id columns of rows with `keys`.
+fn one_id_columns(keys: Vec<Option<OneKey>>) -> Vec<ArrayRef> {
     let mut ids = arrow::array::StringBuilder::with_capacity(keys.len(), keys.len() * 15);
     for k in &keys {
         match k {
@@ -287,47 +272,5 @@ fn resolved_batch(
             None => ids.append_null(),
         }
     }
-    let ids = ids.finish();
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(keys)), Arc::new(ids)];
-    for field in schema.fields().iter().skip(2) {
-        let col = batch
-            .column_by_name(field.name())
-            .ok_or_else(|| IdentityError::BadColumn {
-                location: location.to_string(),
-                column: "events analytic column",
-                reason: format!("{} missing", field.name()),
-            })?;
-        columns.push(col.clone());
-    }
-    RecordBatch::try_new(schema, columns).map_err(IdentityError::arrow(RESOLVED_EVENTS))
-}
-
-/// one_key ascending with nulls last, then event_time, then event_id.
-fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .expect("resolved_events column")
-            .clone()
-    };
-    let columns = vec![
-        SortColumn {
-            values: col("one_key"),
-            options: Some(SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
-        },
-        SortColumn {
-            values: col("event_time"),
-            options: None,
-        },
-        SortColumn {
-            values: col("event_id"),
-            options: None,
-        },
-    ];
-    let indices =
-        lexsort_to_indices(&columns, None).map_err(IdentityError::arrow(RESOLVED_EVENTS))?;
-    take_record_batch(batch, &indices).map_err(IdentityError::arrow(RESOLVED_EVENTS))
+    vec![Arc::new(Int64Array::from(keys)), Arc::new(ids.finish())]
 }

@@ -1,7 +1,7 @@
 //! The input of every job: `resolved_events/source=…/dt=…/*.parquet`,
 //! written by `cdp resolve` (docs/architecture.md, "Interfaces between
 //! stages"): every event with its `one_key`/`one_id` and the analytic
-//! columns of `events`, rows sorted by one_key then event_time.
+//! columns of `events`, rows in the order of the events files.
 
 use std::sync::{Arc, OnceLock};
 

@@ -47,6 +47,15 @@ pub enum LakeError {
         reason: String,
     },
 
+    #[error(
+        "cannot copy column {column} of {location} as it is: {reason} (the file is damaged or not written by this cdp version)"
+    )]
+    ColumnLayout {
+        location: String,
+        column: String,
+        reason: String,
+    },
+
     #[error("cannot spill buffered events to {path}: {source} (local disk)")]
     Spill {
         path: PathBuf,

@@ -1,7 +1,7 @@
 //! resolved_events: every event once, with the one_id of its strongest
 //! identifier when its identifiers ended in two one_ids, null without one;
-//! one file per partition, rows sorted by one_key then event_time; only the
-//! partitions a change touches are rewritten.
+//! one file per partition; only the partitions a change touches are
+//! rewritten.
 
 use cdp_config::IdentityConfig;
 

@@ -135,8 +135,8 @@ fn batch(rows: &[&Ev], first_id: usize) -> RecordBatch {
 }
 
 /// Writes `events` as `resolved_events/source=…/dt=…/part-fixture-….parquet`,
-/// one file per partition, rows sorted by one_key then event_time, as
-/// `cdp resolve` does.
+/// one file per partition, as `cdp resolve` does (rows sorted by one_key
+/// then event_time: the jobs assume no order).
 pub async fn write_resolved_events(lake: &Lake, events: &[Ev]) {
     let mut partitions: BTreeMap<(&str, String), Vec<&Ev>> = BTreeMap::new();
     for e in events {

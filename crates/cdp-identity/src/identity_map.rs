@@ -17,7 +17,7 @@ use crate::error::{IdentityError, Result};
 use crate::events_in::parse_type;
 use crate::nodes::Nodes;
 use crate::one_id::{one_id, OneKey};
-use crate::state::{encode_plain_blocking, Manifest};
+use crate::state::{encode_blocking, Manifest};
 use crate::tables::{identity_map_schema, IDENTITY_MAP};
 
 /// Writes the map of `keys` (0: not in the map); returns the files written.
@@ -77,11 +77,11 @@ pub(crate) async fn write(
         }
         let (lake, p) = (lake.clone(), path.clone());
         in_flight = Some(tokio::spawn(async move {
-            let bytes = encode_plain_blocking(
+            let bytes = encode_blocking(
                 p.clone(),
                 identity_map_schema(),
                 batch,
-                &["id_value", "one_id"],
+                &["id_value", "one_id", "one_key", "first_seen", "last_seen"],
             )
             .await?;
             lake.put(&p, bytes).await?;

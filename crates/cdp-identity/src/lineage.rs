@@ -94,7 +94,7 @@ pub(crate) async fn write_merges(
     let batch = RecordBatch::try_new(merges_schema(), columns)
         .map_err(IdentityError::arrow(IDENTITY_MERGES))?;
     let path = format!("{IDENTITY_MERGES}/part-{run_id}-00000.parquet");
-    let bytes = encode_blocking(path.clone(), merges_schema(), batch).await?;
+    let bytes = encode_blocking(path.clone(), merges_schema(), batch, &[]).await?;
     lake.put(&path, bytes).await?;
     Ok(Some(path))
 }
@@ -175,7 +175,7 @@ pub(crate) async fn write_conflicts(
     let batch = RecordBatch::try_new(conflicts_schema(), columns)
         .map_err(IdentityError::arrow(IDENTITY_CONFLICTS))?;
     let path = format!("{IDENTITY_CONFLICTS}/part-{run_id}-00000.parquet");
-    let bytes = encode_blocking(path.clone(), conflicts_schema(), batch).await?;
+    let bytes = encode_blocking(path.clone(), conflicts_schema(), batch, &[]).await?;
     lake.put(&path, bytes).await?;
     Ok(Some(path))
 }

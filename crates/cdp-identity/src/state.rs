@@ -260,9 +260,13 @@ impl Graph {
         ];
         let batch = RecordBatch::try_new(state_nodes_schema(), columns)
             .map_err(IdentityError::arrow("identity state nodes"))?;
-        let bytes =
-            encode_plain_blocking(files.nodes.clone(), state_nodes_schema(), batch, &["value"])
-                .await?;
+        let bytes = encode_blocking(
+            files.nodes.clone(),
+            state_nodes_schema(),
+            batch,
+            &["value", "first_seen", "last_seen", "one_key"],
+        )
+        .await?;
         lake.put(&files.nodes, bytes).await?;
 
         let (offsets, members) = self.sets.flat();
@@ -291,64 +295,33 @@ impl Graph {
         ];
         let batch = RecordBatch::try_new(state_sets_schema(), columns)
             .map_err(IdentityError::arrow("identity state sets"))?;
-        let bytes = encode_blocking(files.sets.clone(), state_sets_schema(), batch).await?;
+        let bytes = encode_blocking(
+            files.sets.clone(),
+            state_sets_schema(),
+            batch,
+            &["members.list.item", "first_seen", "last_seen"],
+        )
+        .await?;
         lake.put(&files.sets, bytes).await?;
         Ok(files)
     }
 }
 
-/// Encodes one batch as Parquet on a blocking thread.
+/// Encodes one batch as Parquet on a blocking thread, `unique_columns`
+/// (nearly a distinct value per row) without a dictionary: there a
+/// dictionary is filled only to be thrown away (profiled).
 pub(crate) async fn encode_blocking(
     location: String,
     schema: arrow::datatypes::SchemaRef,
     batch: RecordBatch,
+    unique_columns: &'static [&'static str],
 ) -> Result<Bytes> {
-    tokio::task::spawn_blocking(move || parquet_io::encode(&location, schema, &[batch]))
-        .await
-        .map_err(|e| IdentityError::Task(e.to_string()))?
-        .map_err(Into::into)
-}
-
-/// Encodes one batch as Parquet like `parquet_io::encode` (zstd level 1,
-/// 128k-row groups, chunk statistics), without dictionaries on `plain`
-/// columns: unique values (identifier values, one_ids of identity_map) only
-/// fill a dictionary to throw it away (profiled).
-pub(crate) async fn encode_plain_blocking(
-    location: String,
-    schema: arrow::datatypes::SchemaRef,
-    batch: RecordBatch,
-    plain: &'static [&'static str],
-) -> Result<Bytes> {
-    use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::properties::{EnabledStatistics, WriterProperties};
-    use parquet::schema::types::ColumnPath;
     tokio::task::spawn_blocking(move || {
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(1).expect("zstd level 1"),
-            ))
-            .set_max_row_group_row_count(Some(parquet_io::ROW_GROUP_ROWS))
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by("cdp".to_string());
-        for column in plain {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
-        }
-        let mut buf = Vec::new();
-        let err = |source| {
-            IdentityError::Lake(cdp_lake::LakeError::Encode {
-                location: location.clone(),
-                source,
-            })
-        };
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new(&mut buf, schema, Some(props.build()))
-                .map_err(err)?;
-        writer.write(&batch).map_err(err)?;
-        writer.close().map_err(err)?;
-        Ok(Bytes::from(buf))
+        parquet_io::encode_with_unique_columns(&location, schema, &[batch], unique_columns)
     })
     .await
     .map_err(|e| IdentityError::Task(e.to_string()))?
+    .map_err(Into::into)
 }
 
 /// Checks that an offsets array fits i32 (Arrow lists).

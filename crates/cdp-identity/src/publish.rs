@@ -26,6 +26,8 @@ impl Run {
         extra_dirty: BTreeSet<Partition>,
     ) -> Result<ResolveSummary> {
         let t = std::time::Instant::now();
+        let state = crate::state::Graph::files(&self.run_id);
+        let sets_written = self.graph.store_sets(&self.lake, &state)?;
         self.apply_exclusions();
         let outcome = self.compute();
         self.phase("graph", t);
@@ -94,10 +96,13 @@ impl Run {
             Ok::<_, IdentityError>((rewritten, t.elapsed()))
         };
         let state_writer = async {
-            let state = self.graph.store(&lake, &run_id, &outcome.keys).await?;
-            Ok::<_, IdentityError>((state, t.elapsed()))
+            self.graph.store_nodes(&lake, &state, &outcome.keys).await?;
+            sets_written
+                .await
+                .map_err(|e| IdentityError::Task(e.to_string()))??;
+            Ok::<_, IdentityError>(t.elapsed())
         };
-        let ((identity_map, map_time), (rewritten, resolved_time), (state, state_time)) =
+        let ((identity_map, map_time), (rewritten, resolved_time), state_time) =
             tokio::try_join!(map_writer, resolved_writer, state_writer)?;
         for (name, time) in [
             ("identity_map", map_time),

@@ -37,6 +37,8 @@ use crate::tables::{resolved_events_schema, RESOLVED_EVENTS};
 
 /// Files written at once beside the reader.
 const FILES_IN_FLIGHT: usize = 2;
+/// Partitions read ahead of the key lookups.
+const PARTITIONS_READ_AHEAD: usize = 4;
 /// No anchor: every identifier of the set is excluded.
 const NO_ANCHOR: u32 = NONE - 1;
 
@@ -165,17 +167,19 @@ pub(crate) async fn rewrite_partitions(
     let mut out = Rewritten::default();
     let total = partitions.len();
     let empty = Vec::new();
+    // Each partition is read by a task of its own, so that reading goes on
+    // while this one looks keys up (as when reading events in `run`).
     let mut reads = futures::stream::iter(partitions.iter().map(|p| {
         let files = inputs.get(p).unwrap_or(&empty).clone();
-        async move {
+        // Only files this run did not read have their identifiers decoded:
+        // those read have their rows' references already.
+        let decode_ids: Vec<bool> = files.iter().map(|f| !refs.contains_key(f)).collect();
+        let (lake, partition) = (lake.clone(), p.clone());
+        tokio::spawn(async move {
             let mut read = Vec::with_capacity(files.len());
-            for path in files {
+            for (path, decode_ids) in files.into_iter().zip(decode_ids) {
                 let bytes = lake.get(&path).await?;
-                // Only files this run did not read have their identifiers
-                // decoded: those read have their rows' references already.
-                let ids = if refs.contains_key(&path) {
-                    None
-                } else {
+                let ids = if decode_ids {
                     let (p, b) = (path.clone(), bytes.clone());
                     Some(
                         tokio::task::spawn_blocking(move || {
@@ -184,13 +188,16 @@ pub(crate) async fn rewrite_partitions(
                         .await
                         .map_err(|e| IdentityError::Task(e.to_string()))??,
                     )
+                } else {
+                    None
                 };
                 read.push((path, bytes, ids));
             }
-            Ok::<_, IdentityError>((p.clone(), read))
-        }
+            Ok::<_, IdentityError>((partition, read))
+        })
     }))
-    .buffered(2);
+    .buffered(PARTITIONS_READ_AHEAD)
+    .map(|joined| joined.map_err(|e| IdentityError::Task(e.to_string()))?);
     let mut in_flight: std::collections::VecDeque<tokio::task::JoinHandle<Result<()>>> =
         Default::default();
     let mut done = 0usize;

@@ -231,13 +231,23 @@ impl Graph {
         Ok(g)
     }
 
-    /// Writes the state as of `keys` (the one_key of every node now).
-    pub async fn store(&self, lake: &Lake, run_id: &str, keys: &[OneKey]) -> Result<StateFiles> {
+    /// The state files of run `run_id`.
+    pub fn files(run_id: &str) -> StateFiles {
         let dir = format!("{IDENTITY_DIR}/state/{run_id}");
-        let files = StateFiles {
+        StateFiles {
             nodes: format!("{dir}/nodes.parquet"),
             sets: format!("{dir}/sets.parquet"),
-        };
+        }
+    }
+
+    /// Writes the nodes' state as of `keys` (the one_key of every node now)
+    /// to `files.nodes`.
+    pub async fn store_nodes(
+        &self,
+        lake: &Lake,
+        files: &StateFiles,
+        keys: &[OneKey],
+    ) -> Result<()> {
         let n = self.nodes.len();
         let mut tags = Vec::with_capacity(n);
         let mut values = BinaryBuilder::with_capacity(n, n * 20);
@@ -268,7 +278,17 @@ impl Graph {
         )
         .await?;
         lake.put(&files.nodes, bytes).await?;
+        Ok(())
+    }
 
+    /// Starts writing the sets to `files.sets` in a task of its own: they
+    /// no longer change once the events are read, so their file is encoded
+    /// while the graph is computed on the other core.
+    pub fn store_sets(
+        &self,
+        lake: &Lake,
+        files: &StateFiles,
+    ) -> Result<tokio::task::JoinHandle<Result<()>>> {
         let (offsets, members) = self.sets.flat();
         fits_i32(members.len(), "set members")?;
         let list = ListArray::new(
@@ -295,15 +315,18 @@ impl Graph {
         ];
         let batch = RecordBatch::try_new(state_sets_schema(), columns)
             .map_err(IdentityError::arrow("identity state sets"))?;
-        let bytes = encode_blocking(
-            files.sets.clone(),
-            state_sets_schema(),
-            batch,
-            &["members.list.item", "first_seen", "last_seen"],
-        )
-        .await?;
-        lake.put(&files.sets, bytes).await?;
-        Ok(files)
+        let (lake, path) = (lake.clone(), files.sets.clone());
+        Ok(tokio::spawn(async move {
+            let bytes = encode_blocking(
+                path.clone(),
+                state_sets_schema(),
+                batch,
+                &["members.list.item", "first_seen", "last_seen"],
+            )
+            .await?;
+            lake.put(&path, bytes).await?;
+            Ok(())
+        }))
     }
 }
 

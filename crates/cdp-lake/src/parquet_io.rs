@@ -239,6 +239,9 @@ pub fn splice(
             first_row += rows;
             row_group += 1;
         }
+        if input.new_columns.iter().any(|a| a.len() != first_row) {
+            return Err(layout_err("*", "more values than rows (our bug)".into()));
+        }
     }
     Ok(Bytes::from(writer.into_inner().map_err(encode_err)?))
 }

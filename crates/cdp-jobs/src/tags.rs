@@ -251,40 +251,28 @@ pub struct Collected {
     pub batches: Vec<RecordBatch>,
 }
 
-/// Every group's tags, group after group in config order.
+/// Every group's tags, group after group in config order; the columns are
+/// those the first group's query declares (the built-in groups are always
+/// there, so there is a first).
 pub async fn compute(
     ctx: &SessionContext,
     groups: &[TagGroup],
     thresholds: &Thresholds,
 ) -> Result<(Vec<String>, Collected)> {
     let mut statements = Vec::with_capacity(groups.len());
-    let mut tags = Collected {
-        schema: tags_schema(),
-        batches: Vec::new(),
-    };
-    for (i, g) in groups.iter().enumerate() {
+    let mut tags: Option<Collected> = None;
+    for g in groups {
         let sql = group_sql(g, thresholds)?;
         let query = format!("tag group {}", g.name);
         let group = collect(ctx, &sql, &query).await?;
-        if i == 0 {
-            tags.schema = group.schema;
+        match &mut tags {
+            None => tags = Some(group),
+            Some(tags) => tags.batches.extend(group.batches),
         }
-        tags.batches.extend(group.batches);
         statements.push(sql);
     }
+    let tags = tags.ok_or_else(|| JobsError::Task("no tag group to compute (our bug)".into()))?;
     Ok((statements, tags))
-}
-
-/// The columns of `tags` when no group is configured (otherwise the first
-/// group's query declares them).
-fn tags_schema() -> SchemaRef {
-    use datafusion::arrow::datatypes::{Field, Schema};
-    Arc::new(Schema::new(vec![
-        Field::new("one_key", DataType::Int64, true),
-        Field::new("one_id", DataType::Utf8, true),
-        Field::new("tag_group", DataType::Utf8, false),
-        Field::new("tag", DataType::Utf8, true),
-    ]))
 }
 
 /// Registers the group list (`tag_group`, `kind`, `position`) that

@@ -170,11 +170,14 @@ pub fn splice(
                 location: input.location.clone(),
                 source,
             })?;
-        if input.new_columns.len() != new_count {
-            return Err(layout_err(
-                "*",
-                "a different number of new columns (our bug)".into(),
-            ));
+        let file_rows = meta.file_metadata().num_rows() as usize;
+        if input.new_columns.len() != new_count
+            || input.new_columns.iter().any(|a| a.len() != file_rows)
+        {
+            return Err(encode_err(parquet::errors::ParquetError::General(format!(
+                "the new columns for {} are not {new_count} columns of its {file_rows} rows",
+                input.location
+            ))));
         }
         let mut first_row = 0usize;
         for (rg_index, rg) in meta.row_groups().iter().enumerate() {
@@ -188,12 +191,6 @@ pub fn splice(
                 .zip(new_schema.fields())
                 .zip(&input.new_columns)
             {
-                if array.len() < first_row + rows {
-                    return Err(layout_err(
-                        field.name(),
-                        "fewer values than rows (our bug)".into(),
-                    ));
-                }
                 let slice = array.slice(first_row, rows);
                 for leaf in compute_leaves(field, &slice).map_err(encode_err)? {
                     w.write(&leaf).map_err(encode_err)?;
@@ -238,9 +235,6 @@ pub fn splice(
             out.close().map_err(encode_err)?;
             first_row += rows;
             row_group += 1;
-        }
-        if input.new_columns.iter().any(|a| a.len() != first_row) {
-            return Err(layout_err("*", "more values than rows (our bug)".into()));
         }
     }
     Ok(Bytes::from(writer.into_inner().map_err(encode_err)?))

@@ -135,18 +135,14 @@ struct Packed {
     ends: Vec<u32>,
     bytes: Vec<u8>,
     hashes: Vec<u32>,
-    first: Vec<i64>,
-    last: Vec<i64>,
 }
 
 impl Packed {
-    fn push(&mut self, tag: u8, bytes: &[u8], hash: u32, first: i64, last: i64) {
+    fn push(&mut self, tag: u8, bytes: &[u8], hash: u32) {
         self.tags.push(tag);
         self.bytes.extend_from_slice(bytes);
         self.ends.push(self.bytes.len() as u32);
         self.hashes.push(hash);
-        self.first.push(first);
-        self.last.push(last);
     }
 
     fn get(&self, i: usize) -> (u8, &[u8]) {
@@ -247,9 +243,7 @@ impl Nodes {
         if let Some(&(n, _)) =
             table.find(spread(h), |&(n, hn)| hn == h && stored(n) == (tag, bytes))
         {
-            let i = n as usize;
-            self.first_seen[i] = self.first_seen[i].min(first);
-            self.last_seen[i] = self.last_seen[i].max(last);
+            self.widen_seen(n, first, last);
             return Ok(n);
         }
         let n = u32::try_from(tags.len()).ok().filter(|&n| n < NONE).ok_or(
@@ -272,24 +266,34 @@ impl Nodes {
         Ok(n)
     }
 
-    /// Interns distinct identifiers `(type, value, first, last)` in order:
-    /// the same node ids as as many [`Self::intern_seen`] calls, 1.7 times
-    /// faster at 1M persons (measured). One by one, each probe waits in turn for about six
-    /// cache misses (table, type, offsets, value, first and last seen: at
-    /// 1M persons all far larger than the cache), and interning was the
-    /// largest cost of a resolve (profiled). Here every table probe runs
-    /// first, each independent of the others so that their misses overlap,
-    /// and prefetches what the comparison reads; then candidates are
-    /// compared and new identifiers inserted, in order.
+    /// Node `n` seen from `first` to `last` as well.
+    fn widen_seen(&mut self, n: u32, first: i64, last: i64) {
+        let i = n as usize;
+        self.first_seen[i] = self.first_seen[i].min(first);
+        self.last_seen[i] = self.last_seen[i].max(last);
+    }
+
+    /// Interns distinct identifiers `ids` in order, identifier i seen from
+    /// `first[i]` to `last[i]`: the same node ids as as many
+    /// [`Self::intern_seen`] calls, 1.7 times faster at 1M persons
+    /// (measured). One by one, each probe waits in turn for about six cache
+    /// misses (table, type, offsets, value, first and last seen: at 1M
+    /// persons all far larger than the cache), and interning was the largest
+    /// cost of a resolve (profiled). Here every table probe runs first, each
+    /// independent of the others so that their misses overlap, and
+    /// prefetches what the comparison reads; then candidates are compared
+    /// and new identifiers inserted, in order.
     pub fn intern_distinct<'v>(
         &mut self,
-        ids: impl Iterator<Item = (IdType, &'v str, i64, i64)>,
+        ids: impl Iterator<Item = (IdType, &'v str)>,
+        first: &[i64],
+        last: &[i64],
     ) -> Result<Vec<u32>> {
         let mut packed = Packed::default();
-        for (t, v, first, last) in ids {
+        for (t, v) in ids {
             let mut buf = [0u8; 32];
             let (tag, bytes) = pack(t, v, &mut buf);
-            packed.push(tag, bytes, self.hash(tag, bytes), first, last);
+            packed.push(tag, bytes, self.hash(tag, bytes));
         }
         let candidates: Vec<u32> = packed
             .hashes
@@ -312,15 +316,12 @@ impl Nodes {
                 prefetch(&self.arena[self.offsets[ahead as usize] as usize..]);
             }
             let (tag, bytes) = packed.get(i);
-            let (first, last) = (packed.first[i], packed.last[i]);
             if n != NONE && self.stored(n) == (tag, bytes) {
-                let n_ = n as usize;
-                self.first_seen[n_] = self.first_seen[n_].min(first);
-                self.last_seen[n_] = self.last_seen[n_].max(last);
+                self.widen_seen(n, first[i], last[i]);
                 out.push(n);
             } else {
                 // New, or another value shares the 32-bit hash: the full probe.
-                out.push(self.intern_packed(tag, bytes, packed.hashes[i], first, last)?);
+                out.push(self.intern_packed(tag, bytes, packed.hashes[i], first[i], last[i])?);
             }
         }
         Ok(out)
@@ -522,7 +523,11 @@ mod tests {
             .iter()
             .map(|&(t, v, f, l)| one.intern_seen(t, v, f, l).unwrap())
             .collect();
-        let got = all.intern_distinct(ids.iter().copied()).unwrap();
+        let first: Vec<i64> = ids.iter().map(|i| i.2).collect();
+        let last: Vec<i64> = ids.iter().map(|i| i.3).collect();
+        let got = all
+            .intern_distinct(ids.iter().map(|&(t, v, _, _)| (t, v)), &first, &last)
+            .unwrap();
         assert_eq!(got, expected);
         assert_eq!(got, [0, 1, 2, 3]);
         assert_eq!(all.len(), one.len());

@@ -88,10 +88,7 @@ impl Sets {
             &members[offsets[s] as usize..offsets[s + 1] as usize]
         };
         if let Some(&(s, _)) = table.find(spread(h), |&(s, hs)| hs == h && slice(s) == nodes) {
-            let i = s as usize;
-            self.first_seen[i] = self.first_seen[i].min(first);
-            self.last_seen[i] = self.last_seen[i].max(last);
-            self.events[i] = self.events[i].saturating_add(events);
+            self.count_events(s, first, last, events);
             return Ok((s, false));
         }
         let s = self.push(nodes, first, last, events)?;
@@ -131,10 +128,7 @@ impl Sets {
         for (i, &s) in candidates.iter().enumerate() {
             let nodes = set(i);
             if s != u32::MAX && self.members(s) == nodes {
-                let s_ = s as usize;
-                self.first_seen[s_] = self.first_seen[s_].min(first[i]);
-                self.last_seen[s_] = self.last_seen[s_].max(last[i]);
-                self.events[s_] = self.events[s_].saturating_add(events[i]);
+                self.count_events(s, first[i], last[i], events[i]);
                 out.push((s, false));
             } else {
                 // New, or another set shares the 32-bit hash: the full probe.
@@ -142,6 +136,14 @@ impl Sets {
             }
         }
         Ok(out)
+    }
+
+    /// Set `s` carried by `events` more events, seen from `first` to `last`.
+    fn count_events(&mut self, s: u32, first: i64, last: i64, events: u32) {
+        let i = s as usize;
+        self.first_seen[i] = self.first_seen[i].min(first);
+        self.last_seen[i] = self.last_seen[i].max(last);
+        self.events[i] = self.events[i].saturating_add(events);
     }
 
     /// Appends a set (from the stored state, or a new one).

@@ -5,7 +5,9 @@
 //! committed automatically. A partition starts where the lake's offsets
 //! manifest says (set in the assignment itself), and offsets are committed
 //! only after a worker made them durable. On revocation the revoked
-//! partitions are flushed and committed before the callback returns.
+//! partitions are flushed before the callback returns, and their offsets
+//! committed without waiting (the lake's manifest is what the next owner
+//! reads).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -252,9 +254,13 @@ impl ConsumerContext for IngestContext {
                 tracing::info!(partitions = tpl.count(), lost, "partitions revoked");
                 match self.on_revoke(tpl, lost) {
                     Ok(commit) if commit.count() > 0 && !lost => {
-                        if let Err(e) = consumer.commit(&commit, CommitMode::Sync) {
-                            // The lake already holds the data; the next owner
-                            // resumes from its manifest.
+                        // Asynchronously: a synchronous commit has no timeout,
+                        // and inside a rebalance (or the close that leaves the
+                        // group) it can wait forever for a coordinator that
+                        // is busy regrouping. Nothing depends on it: the next
+                        // owner resumes from the lake's manifest, and the
+                        // close waits for commits in flight.
+                        if let Err(e) = consumer.commit(&commit, CommitMode::Async) {
                             tracing::warn!(error = %e, "committing revoked partitions' offsets failed");
                         }
                     }
@@ -457,32 +463,59 @@ fn set_paused(consumer: &BaseConsumer<IngestContext>, stashed: usize) -> Result<
 /// partitions (the group has more members than partitions, or a crashed
 /// member's session has not expired yet) is not done until then.
 fn lake_caught_up(consumer: &BaseConsumer<IngestContext>, lake: &LakeHandle) -> bool {
+    match lake_behind(consumer, lake) {
+        None => true,
+        Some(why) => {
+            // Said each idle period, so an operator sees what a quiet member
+            // waits for (another member's partitions, an expiring session).
+            tracing::info!("idle but not done: {why}");
+            false
+        }
+    }
+}
+
+/// The first reason the lake does not hold everything yet, if any.
+fn lake_behind(consumer: &BaseConsumer<IngestContext>, lake: &LakeHandle) -> Option<String> {
     let ctx = consumer.context();
-    let Ok(manifests) = lake
+    let manifests = match lake
         .runtime
         .block_on(PartitionManifest::load_all(&lake.lake))
-    else {
-        return false;
+    {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot read the offsets manifests: {e}")),
     };
     let durable: HashMap<(&str, i32), i64> = manifests
         .iter()
         .map(|m| ((m.topic.as_str(), m.partition), m.next_offset))
         .collect();
     let timeout = Duration::from_secs(5);
-    ctx.topics.iter().all(|topic| {
-        let Ok(metadata) = consumer.fetch_metadata(Some(topic), timeout) else {
-            return false;
+    for topic in &ctx.topics {
+        let metadata = match consumer.fetch_metadata(Some(topic), timeout) {
+            Ok(m) => m,
+            Err(e) => return Some(format!("cannot read the metadata of {topic}: {e}")),
         };
-        metadata.topics().iter().all(|t| {
-            t.partitions().iter().all(|p| {
-                let Ok((low, high)) = consumer.fetch_watermarks(topic, p.id(), timeout) else {
-                    return false;
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                let (low, high) = match consumer.fetch_watermarks(topic, p.id(), timeout) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        return Some(format!(
+                            "cannot read the watermarks of {topic}/{}: {e}",
+                            p.id()
+                        ))
+                    }
                 };
                 let next = durable.get(&(topic.as_str(), p.id())).copied().unwrap_or(0);
-                high <= low || next >= high
-            })
-        })
-    })
+                if high > low && next < high {
+                    return Some(format!(
+                        "{topic}/{} is durable up to offset {next} of {high}",
+                        p.id()
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The lake, for the idle check on the consumer thread.

@@ -53,7 +53,7 @@ pub enum IdentityError {
 }
 
 impl IdentityError {
-    pub(crate) fn arrow(table: &'static str) -> impl FnOnce(arrow::error::ArrowError) -> Self {
+    pub(crate) fn arrow(table: &'static str) -> impl Fn(arrow::error::ArrowError) -> Self + Copy {
         move |source| Self::Arrow { table, source }
     }
 }

@@ -15,7 +15,10 @@ use cdp_model::{IdType, Identifier};
 
 use crate::error::{IdentityError, Result};
 use crate::events_in::parse_type;
-use crate::nodes::Nodes;
+use crate::nodes::{self, Nodes};
+
+/// How many rows ahead the map's rows fetch their node's data.
+const PREFETCH_ROWS: usize = 16;
 use crate::one_id::{one_id, OneKey};
 use crate::state::{encode_blocking, Manifest};
 use crate::tables::{identity_map_schema, IDENTITY_MAP};
@@ -50,7 +53,16 @@ pub(crate) async fn write(
         let mut one_keys = Vec::with_capacity(chunk.len());
         let mut first = Vec::with_capacity(chunk.len());
         let mut last = Vec::with_capacity(chunk.len());
-        for &n in chunk {
+        for (j, &n) in chunk.iter().enumerate() {
+            // Rows are in canonical order, nodes in order of first sight:
+            // every row's reads miss the cache unless fetched ahead.
+            if let Some(&ahead) = chunk.get(j + PREFETCH_ROWS) {
+                nodes.prefetch_node(ahead);
+                nodes::prefetch(&keys[ahead as usize]);
+            }
+            if let Some(&ahead) = chunk.get(j + PREFETCH_ROWS / 2) {
+                nodes.prefetch_value(ahead);
+            }
             let k = keys[n as usize];
             id_type.append_value(nodes.id_type(n).as_str());
             text.clear();

@@ -181,6 +181,36 @@ impl Nodes {
         self.tags.is_empty()
     }
 
+    /// Fetches node `n`'s type, value offsets and times ahead of their use
+    /// (a pass over nodes in another order than theirs misses the cache on
+    /// each); only a hint.
+    #[inline(always)]
+    pub(crate) fn prefetch_node(&self, n: u32) {
+        let n = n as usize;
+        if n < self.tags.len() {
+            prefetch(&self.tags[n]);
+            prefetch(&self.offsets[n]);
+            prefetch(&self.first_seen[n]);
+            prefetch(&self.last_seen[n]);
+        }
+    }
+
+    /// Fetches node `n`'s value ahead of its use; best after
+    /// [`Nodes::prefetch_node`] had time to bring its offsets.
+    #[inline(always)]
+    pub(crate) fn prefetch_value(&self, n: u32) {
+        if let Some(&start) = self.offsets.get(n as usize) {
+            if let Some(byte) = self.arena.get(start as usize) {
+                prefetch(byte);
+            }
+        }
+    }
+
+    /// Bytes of every stored value together.
+    pub(crate) fn value_bytes(&self) -> usize {
+        self.arena.len()
+    }
+
     /// 32 bits of the value's hash: the table keeps them beside each node.
     fn hash(&self, tag: u8, bytes: &[u8]) -> u32 {
         (self.hasher.hash_one((tag, bytes)) >> 32) as u32

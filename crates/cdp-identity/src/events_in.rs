@@ -1,8 +1,11 @@
 //! Reading the `events` table: which files exist, which partition each is
 //! in, and each row's identifiers.
 
-use arrow::array::{Array, AsArray, GenericListArray, RecordBatch, StringArray, StructArray};
-use arrow::datatypes::TimestampMicrosecondType;
+use arrow::array::{
+    Array, ArrayRef, AsArray, GenericListArray, PrimitiveArray, RecordBatch, StringArray,
+    StructArray,
+};
+use arrow::datatypes::{Int32Type, TimestampMicrosecondType};
 use cdp_lake::partition::hive_value;
 use cdp_lake::schema::EVENTS_TABLE;
 use cdp_lake::Lake;
@@ -57,11 +60,64 @@ pub fn parse_type(s: &str) -> Option<IdType> {
     })
 }
 
+/// The identifier columns of the events files, for
+/// [`cdp_lake::parquet_io::decode_with_dictionaries`]: read as dictionaries,
+/// a file's identifiers are its dictionary pages plus a key per occurrence.
+pub const DICTIONARY_FIELDS: &[&str] = &["id_type", "id_value"];
+
+/// A string column as decoded: plain, or as a dictionary.
+enum Strings<'a> {
+    Plain(&'a StringArray),
+    Dictionary {
+        keys: &'a PrimitiveArray<Int32Type>,
+        values: &'a StringArray,
+    },
+}
+
+impl<'a> Strings<'a> {
+    fn of(array: &'a ArrayRef) -> Option<Self> {
+        if let Some(plain) = array.as_string_opt::<i32>() {
+            return Some(Self::Plain(plain));
+        }
+        let dictionary = array.as_dictionary_opt::<Int32Type>()?;
+        Some(Self::Dictionary {
+            keys: dictionary.keys(),
+            values: dictionary.values().as_string_opt::<i32>()?,
+        })
+    }
+
+    /// Value `j`, with its dictionary key (`None`: no dictionary), unless
+    /// null.
+    #[inline]
+    fn get(&self, j: usize) -> Option<(&'a str, Option<u32>)> {
+        match self {
+            Self::Plain(a) => (!a.is_null(j)).then(|| (a.value(j), None)),
+            Self::Dictionary { keys, values } => {
+                if keys.is_null(j) {
+                    return None;
+                }
+                let k = keys.value(j) as usize;
+                (k < values.len() && !values.is_null(k)).then(|| (values.value(k), Some(k as u32)))
+            }
+        }
+    }
+
+    /// Distinct keys a dictionary can give (0 when plain).
+    fn dictionary_len(&self) -> usize {
+        match self {
+            Self::Plain(_) => 0,
+            Self::Dictionary { values, .. } => values.len(),
+        }
+    }
+}
+
 /// The identifiers and event times of a decoded events batch.
 pub struct IdColumns<'a> {
     pub offsets: &'a [i32],
-    pub types: &'a StringArray,
-    pub values: &'a StringArray,
+    types: Strings<'a>,
+    /// The type of each dictionary key of `types` (parsed once per batch).
+    type_of_key: Vec<Option<IdType>>,
+    values: Strings<'a>,
     pub times: Option<&'a [i64]>,
 }
 
@@ -81,12 +137,11 @@ impl<'a> IdColumns<'a> {
             .values()
             .as_struct_opt()
             .ok_or_else(|| bad("identifiers", "items are not structs"))?;
-        let string = |name: &'static str| -> Result<&'a StringArray> {
+        let strings = |name: &'static str| -> Result<Strings<'a>> {
             let col = items
                 .column_by_name(name)
                 .ok_or_else(|| bad("identifiers", "no id_type / id_value"))?;
-            col.as_string_opt::<i32>()
-                .ok_or_else(|| bad("identifiers", "id_type / id_value not Utf8"))
+            Strings::of(col).ok_or_else(|| bad("identifiers", "id_type / id_value not Utf8"))
         };
         let times = match batch.column_by_name("event_time") {
             None => None,
@@ -97,10 +152,19 @@ impl<'a> IdColumns<'a> {
                     .as_ref(),
             ),
         };
+        let types = strings("id_type")?;
+        let type_of_key = match &types {
+            Strings::Plain(_) => Vec::new(),
+            Strings::Dictionary { values, .. } => values
+                .iter()
+                .map(|name| name.and_then(parse_type))
+                .collect(),
+        };
         Ok(Self {
             offsets: list.value_offsets(),
-            types: string("id_type")?,
-            values: string("id_value")?,
+            types,
+            type_of_key,
+            values: strings("id_value")?,
             times,
         })
     }
@@ -111,13 +175,37 @@ impl<'a> IdColumns<'a> {
 
     /// The (type, value) pairs of row `i`; unknown types are skipped.
     pub fn row(&self, i: usize) -> impl Iterator<Item = (IdType, &'a str)> + '_ {
+        self.row_keyed(i).map(|(t, v, _)| (t, v))
+    }
+
+    /// As [`IdColumns::row`], with each value's dictionary key (`None`
+    /// when the values are not a dictionary): within the batch, equal keys
+    /// are equal values.
+    pub fn row_keyed(&self, i: usize) -> impl Iterator<Item = (IdType, &'a str, Option<u32>)> + '_ {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
         (a..b).filter_map(move |j| {
-            if self.types.is_null(j) || self.values.is_null(j) {
-                return None;
-            }
-            Some((parse_type(self.types.value(j))?, self.values.value(j)))
+            let t = match &self.types {
+                Strings::Plain(types) => {
+                    if types.is_null(j) {
+                        return None;
+                    }
+                    parse_type(types.value(j))?
+                }
+                Strings::Dictionary { keys, .. } => {
+                    if keys.is_null(j) {
+                        return None;
+                    }
+                    (*self.type_of_key.get(keys.value(j) as usize)?)?
+                }
+            };
+            let (v, key) = self.values.get(j)?;
+            Some((t, v, key))
         })
+    }
+
+    /// Distinct keys [`IdColumns::row_keyed`] can give.
+    pub fn value_keys(&self) -> usize {
+        self.values.dictionary_len()
     }
 }
 
@@ -163,6 +251,10 @@ impl FileIds {
         let mut ids_table: HashTable<u32> = HashTable::new();
         let mut sets_table: HashTable<u32> = HashTable::new();
         let mut row: Vec<u32> = Vec::with_capacity(16);
+        // The identifier of each dictionary key of the batch's values, with
+        // its type (`type + 1`; 0: not seen yet): an occurrence whose key
+        // and type were seen is found without hashing its value.
+        let mut by_key: Vec<(u8, u32)> = Vec::new();
         for batch in batches {
             let cols = IdColumns::of(location, batch)?;
             let times = cols.times.ok_or_else(|| IdentityError::BadColumn {
@@ -170,18 +262,25 @@ impl FileIds {
                 column: "event_time",
                 reason: "missing".into(),
             })?;
+            by_key.clear();
+            by_key.resize(cols.value_keys(), (0, 0));
             for (i, &time) in times.iter().enumerate().take(cols.rows()) {
                 row.clear();
-                for (t, v) in cols.row(i) {
+                for (t, v, key) in cols.row_keyed(i) {
+                    if let Some(&(seen, j)) = key.and_then(|k| by_key.get(k as usize)) {
+                        if seen == t as u8 + 1 {
+                            out.seen_at(j, time);
+                            row.push(j);
+                            continue;
+                        }
+                    }
                     let h = hasher.hash_one((t as u8, v));
                     let found = ids_table
                         .find(h, |&j| out.types[j as usize] == t && out.value(j) == v)
                         .copied();
                     let j = match found {
                         Some(j) => {
-                            let j_ = j as usize;
-                            out.first_seen[j_] = out.first_seen[j_].min(time);
-                            out.last_seen[j_] = out.last_seen[j_].max(time);
+                            out.seen_at(j, time);
                             j
                         }
                         None => {
@@ -207,6 +306,9 @@ impl FileIds {
                             j
                         }
                     };
+                    if let Some(k) = key {
+                        by_key[k as usize] = (t as u8 + 1, j);
+                    }
                     row.push(j);
                 }
                 row.sort_unstable();
@@ -251,6 +353,14 @@ impl FileIds {
             }
         }
         Ok(out)
+    }
+
+    /// Identifier `j` occurs again, at `time`.
+    #[inline]
+    fn seen_at(&mut self, j: u32, time: i64) {
+        let j = j as usize;
+        self.first_seen[j] = self.first_seen[j].min(time);
+        self.last_seen[j] = self.last_seen[j].max(time);
     }
 
     /// Distinct identifiers.

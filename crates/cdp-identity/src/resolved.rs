@@ -183,7 +183,12 @@ pub(crate) async fn rewrite_partitions(
                     let (p, b) = (path.clone(), bytes.clone());
                     Some(
                         tokio::task::spawn_blocking(move || {
-                            parquet_io::decode(&p, b, Some(&["identifiers"]))
+                            parquet_io::decode_with_dictionaries(
+                                &p,
+                                b,
+                                Some(&["identifiers"]),
+                                crate::events_in::DICTIONARY_FIELDS,
+                            )
                         })
                         .await
                         .map_err(|e| IdentityError::Task(e.to_string()))??,

@@ -195,8 +195,12 @@ impl Run {
                 let bytes = lake.get(&path).await?;
                 let p = path.clone();
                 let ids = tokio::task::spawn_blocking(move || {
-                    let batches =
-                        parquet_io::decode(&p, bytes, Some(&["event_time", "identifiers"]))?;
+                    let batches = parquet_io::decode_with_dictionaries(
+                        &p,
+                        bytes,
+                        Some(&["event_time", "identifiers"]),
+                        crate::events_in::DICTIONARY_FIELDS,
+                    )?;
                     FileIds::of(&p, &batches)
                 })
                 .await
@@ -689,6 +693,9 @@ mod tests {
             ),
             (2, vec![(IdType::MemberId, "M1")]),
             (30, vec![phone, (IdType::Openid, "o1")]),
+            // One value under two types: two identifiers, one dictionary key.
+            (4, vec![(IdType::MemberId, "o1"), (IdType::Openid, "o1")]),
+            (6, vec![(IdType::MemberId, "o1")]),
         ];
         // Two batches: the file's rows continue across them.
         let batches: Vec<RecordBatch> = rows
@@ -711,11 +718,7 @@ mod tests {
             .collect();
         let junk = JunkList::default();
 
-        let (mut nodes, mut sets, mut new_sets) = (Nodes::new(), Sets::new(), Vec::new());
-        let file = FileIds::of("f", &batches).unwrap();
-        let (refs, without) =
-            intern_file(&mut nodes, &mut sets, &junk, &file, &mut new_sets).unwrap();
-
+        // Event by event, the reference.
         let (mut nodes_1, mut sets_1, mut new_sets_1) = (Nodes::new(), Sets::new(), Vec::new());
         let mut refs_1 = Vec::new();
         for (time, ids) in &rows {
@@ -737,22 +740,43 @@ mod tests {
                 }
             });
         }
+        assert_eq!(sets_1.events, vec![3, 1, 1, 1], "the phone+o1 set thrice");
 
-        assert_eq!((refs, without), (refs_1, 1));
-        assert_eq!(new_sets, new_sets_1);
-        assert_eq!(nodes.len(), nodes_1.len());
-        for n in 0..nodes.len() as u32 {
-            assert_eq!(nodes.display(n), nodes_1.display(n));
+        // A file's identifiers from the batches as built, and from the file
+        // as the lake holds it, read with dictionaries (as `resolve` reads).
+        let encoded = parquet_io::encode_events("f", &batches).unwrap();
+        let from_lake = parquet_io::decode_with_dictionaries(
+            "f",
+            encoded,
+            Some(&["event_time", "identifiers"]),
+            crate::events_in::DICTIONARY_FIELDS,
+        )
+        .unwrap();
+        let cols = crate::events_in::IdColumns::of("f", &from_lake[0]).unwrap();
+        assert!(
+            cols.value_keys() > 0,
+            "the values were not read as a dictionary"
+        );
+        for (how, batches) in [("built", &batches), ("read with dictionaries", &from_lake)] {
+            let (mut nodes, mut sets, mut new_sets) = (Nodes::new(), Sets::new(), Vec::new());
+            let file = FileIds::of("f", batches).unwrap();
+            let (refs, without) =
+                intern_file(&mut nodes, &mut sets, &junk, &file, &mut new_sets).unwrap();
+            assert_eq!((&refs, without), (&refs_1, 1), "{how}");
+            assert_eq!(new_sets, new_sets_1, "{how}");
+            assert_eq!(nodes.len(), nodes_1.len(), "{how}");
+            for n in 0..nodes.len() as u32 {
+                assert_eq!(nodes.display(n), nodes_1.display(n), "{how}");
+            }
+            assert_eq!(nodes.first_seen, nodes_1.first_seen, "{how}");
+            assert_eq!(nodes.last_seen, nodes_1.last_seen, "{how}");
+            assert_eq!(sets.len(), sets_1.len(), "{how}");
+            for s in 0..sets.len() as u32 {
+                assert_eq!(sets.members(s), sets_1.members(s), "{how}");
+            }
+            assert_eq!(sets.first_seen, sets_1.first_seen, "{how}");
+            assert_eq!(sets.last_seen, sets_1.last_seen, "{how}");
+            assert_eq!(sets.events, sets_1.events, "{how}");
         }
-        assert_eq!(nodes.first_seen, nodes_1.first_seen);
-        assert_eq!(nodes.last_seen, nodes_1.last_seen);
-        assert_eq!(sets.len(), sets_1.len());
-        for s in 0..sets.len() as u32 {
-            assert_eq!(sets.members(s), sets_1.members(s));
-        }
-        assert_eq!(sets.first_seen, sets_1.first_seen);
-        assert_eq!(sets.last_seen, sets_1.last_seen);
-        assert_eq!(sets.events, sets_1.events);
-        assert_eq!(sets.events, vec![3, 1, 1], "the phone+o1 set thrice");
     }
 }

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
 use parquet::arrow::{
     add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter, ProjectionMask,
@@ -242,11 +244,43 @@ pub fn splice(
 
 /// Reads every row of a Parquet file, optionally only some columns.
 pub fn decode(location: &str, bytes: Bytes, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+    decode_with_dictionaries(location, bytes, columns, &[])
+}
+
+/// As [`decode`], but string fields named in `dictionary_fields` (at any
+/// depth: `id_value` inside `identifiers`) come as `Dictionary(Int32, Utf8)`
+/// arrays: the file's own dictionary pages, not copied into one string per
+/// row, and the keys tell equal values apart without comparing them.
+pub fn decode_with_dictionaries(
+    location: &str,
+    bytes: Bytes,
+    columns: Option<&[&str]>,
+    dictionary_fields: &[&str],
+) -> Result<Vec<RecordBatch>> {
     let decode_err = |source| LakeError::Decode {
         location: location.to_string(),
         source,
     };
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(decode_err)?;
+    let mut metadata =
+        ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(decode_err)?;
+    if !dictionary_fields.is_empty() {
+        let fields: Vec<FieldRef> = metadata
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| with_dictionaries(f, dictionary_fields))
+            .collect();
+        let hint = Arc::new(Schema::new_with_metadata(
+            fields,
+            metadata.schema().metadata().clone(),
+        ));
+        metadata = ArrowReaderMetadata::try_new(
+            metadata.metadata().clone(),
+            ArrowReaderOptions::new().with_schema(hint),
+        )
+        .map_err(decode_err)?;
+    }
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata);
     if let Some(columns) = columns {
         let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
         builder = builder.with_projection(mask);
@@ -258,6 +292,26 @@ pub fn decode(location: &str, bytes: Bytes, columns: Option<&[&str]>) -> Result<
     reader
         .map(|b| b.map_err(|e| decode_err(parquet::errors::ParquetError::from(e))))
         .collect()
+}
+
+/// `field` with its Utf8 fields named in `names`, nested ones included,
+/// typed as dictionaries.
+fn with_dictionaries(field: &FieldRef, names: &[&str]) -> FieldRef {
+    let data_type = match field.data_type() {
+        DataType::Utf8 if names.contains(&field.name().as_str()) => {
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        }
+        DataType::List(item) => DataType::List(with_dictionaries(item, names)),
+        DataType::LargeList(item) => DataType::LargeList(with_dictionaries(item, names)),
+        DataType::Struct(children) => DataType::Struct(
+            children
+                .iter()
+                .map(|c| with_dictionaries(c, names))
+                .collect(),
+        ),
+        _ => return field.clone(),
+    };
+    Arc::new(field.as_ref().clone().with_data_type(data_type))
 }
 
 /// The values of one string column of a Parquet file.
@@ -320,6 +374,43 @@ mod tests {
         }
         writer.close().unwrap();
         Bytes::from(buf)
+    }
+
+    /// Nested string fields read as dictionaries hold the same values as
+    /// read plainly; other fields keep their types.
+    #[test]
+    fn nested_strings_decode_as_dictionaries_with_the_same_values() {
+        use arrow::array::ListArray;
+        use arrow::compute::cast;
+        let file = events_file("e", 50, 20);
+        let columns = Some(&["event_id", "identifiers"][..]);
+        let plain = decode("f", file.clone(), columns).unwrap();
+        let dict = decode_with_dictionaries("f", file, columns, &["id_type", "id_value"]).unwrap();
+        assert_eq!(plain.len(), dict.len());
+        for (p, d) in plain.iter().zip(&dict) {
+            assert_eq!(d.schema().field(0).data_type(), &DataType::Utf8);
+            assert_eq!(p.column(0), d.column(0));
+            let items = |b: &RecordBatch| {
+                b.column(1)
+                    .as_any()
+                    .downcast_ref::<ListArray>()
+                    .unwrap()
+                    .values()
+                    .as_struct()
+                    .clone()
+            };
+            let (p, d) = (items(p), items(d));
+            for name in ["id_type", "id_value"] {
+                let d = d.column_by_name(name).unwrap();
+                assert!(
+                    matches!(d.data_type(), DataType::Dictionary(_, _)),
+                    "{name}: {}",
+                    d.data_type()
+                );
+                let back = cast(d, &DataType::Utf8).unwrap();
+                assert_eq!(&back, p.column_by_name(name).unwrap(), "{name}");
+            }
+        }
     }
 
     /// Spliced: the new columns as given, the copied ones as in the inputs,

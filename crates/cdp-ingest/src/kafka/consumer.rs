@@ -258,8 +258,8 @@ impl ConsumerContext for IngestContext {
                         // and inside a rebalance (or the close that leaves the
                         // group) it can wait forever for a coordinator that
                         // is busy regrouping. Nothing depends on it: the next
-                        // owner resumes from the lake's manifest, and the
-                        // close waits for commits in flight.
+                        // owner resumes from the lake's manifest, whether or
+                        // not this commit lands.
                         if let Err(e) = consumer.commit(&commit, CommitMode::Async) {
                             tracing::warn!(error = %e, "committing revoked partitions' offsets failed");
                         }

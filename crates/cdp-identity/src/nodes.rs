@@ -330,11 +330,7 @@ impl Nodes {
             .iter()
             .map(|&h| match self.table.find(spread(h), |&(_, hn)| hn == h) {
                 Some(&(n, _)) => {
-                    let i = n as usize;
-                    prefetch(&self.tags[i]);
-                    prefetch(&self.offsets[i]);
-                    prefetch(&self.first_seen[i]);
-                    prefetch(&self.last_seen[i]);
+                    self.prefetch_node(n);
                     n
                 }
                 None => NONE,
@@ -343,7 +339,7 @@ impl Nodes {
         let mut out = Vec::with_capacity(candidates.len());
         for (i, &n) in candidates.iter().enumerate() {
             if let Some(&ahead) = candidates.get(i + 8).filter(|&&a| a != NONE) {
-                prefetch(&self.arena[self.offsets[ahead as usize] as usize..]);
+                self.prefetch_value(ahead);
             }
             let (tag, bytes) = packed.get(i);
             if n != NONE && self.stored(n) == (tag, bytes) {

@@ -15,6 +15,7 @@ use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 use crate::error::{IdentityError, Result};
+use crate::nodes::span;
 
 /// One events partition: `(source, dt)` as in the Hive path.
 pub type Partition = (String, String);
@@ -296,12 +297,7 @@ impl FileIds {
                             let text = &out.text;
                             ids_table.insert_unique(h, j, |&k| {
                                 let k = k as usize;
-                                let a = if k == 0 {
-                                    0
-                                } else {
-                                    value_ends[k - 1] as usize
-                                };
-                                hasher.hash_one((types[k] as u8, &text[a..value_ends[k] as usize]))
+                                hasher.hash_one((types[k] as u8, &text[span(value_ends, k)]))
                             });
                             j
                         }
@@ -342,9 +338,7 @@ impl FileIds {
                             ..
                         } = &out;
                         sets_table.insert_unique(h, s, |&k| {
-                            let k = k as usize;
-                            let a = if k == 0 { 0 } else { set_ends[k - 1] as usize };
-                            hasher.hash_one(&set_members[a..set_ends[k] as usize])
+                            hasher.hash_one(&set_members[span(set_ends, k as usize)])
                         });
                         s
                     }
@@ -377,13 +371,7 @@ impl FileIds {
     }
 
     pub fn value(&self, i: u32) -> &str {
-        let i = i as usize;
-        let a = if i == 0 {
-            0
-        } else {
-            self.value_ends[i - 1] as usize
-        };
-        &self.text[a..self.value_ends[i] as usize]
+        &self.text[span(&self.value_ends, i as usize)]
     }
 
     /// Distinct sets.
@@ -393,13 +381,7 @@ impl FileIds {
 
     /// The identifiers of set `s`, ascending.
     pub fn set(&self, s: u32) -> &[u32] {
-        let s = s as usize;
-        let a = if s == 0 {
-            0
-        } else {
-            self.set_ends[s - 1] as usize
-        };
-        &self.set_members[a..self.set_ends[s] as usize]
+        &self.set_members[span(&self.set_ends, s as usize)]
     }
 }
 

@@ -128,6 +128,14 @@ pub(crate) fn prefetch<T: ?Sized>(x: &T) {
     let _ = x;
 }
 
+/// Where item `i` lies in a buffer of items laid end to end, `ends[i]`
+/// being where item i ends (the layout of packed values and of sets).
+#[inline]
+pub(crate) fn span(ends: &[u32], i: usize) -> std::ops::Range<usize> {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    start..ends[i] as usize
+}
+
 /// Identifiers packed for [`Nodes::intern_distinct`].
 #[derive(Default)]
 struct Packed {
@@ -146,8 +154,7 @@ impl Packed {
     }
 
     fn get(&self, i: usize) -> (u8, &[u8]) {
-        let a = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        (self.tags[i], &self.bytes[a..self.ends[i] as usize])
+        (self.tags[i], &self.bytes[span(&self.ends, i)])
     }
 }
 

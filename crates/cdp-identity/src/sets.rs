@@ -13,7 +13,7 @@ use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 use crate::error::{IdentityError, Result};
-use crate::nodes::prefetch;
+use crate::nodes::{prefetch, span};
 
 /// The table's 64-bit hash of a stored 32-bit one (as in `nodes`).
 fn spread(h: u32) -> u64 {
@@ -108,10 +108,7 @@ impl Sets {
         last: &[i64],
         events: &[u32],
     ) -> Result<Vec<(u32, bool)>> {
-        let set = |i: usize| {
-            let a = if i == 0 { 0 } else { ends[i - 1] as usize };
-            &members[a..ends[i] as usize]
-        };
+        let set = |i: usize| &members[span(ends, i)];
         let hashes: Vec<u32> = (0..ends.len()).map(|i| self.hash(set(i))).collect();
         let candidates: Vec<u32> = hashes
             .iter()

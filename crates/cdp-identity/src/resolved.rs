@@ -216,10 +216,9 @@ pub(crate) async fn rewrite_partitions(
                     for batch in &batches {
                         let cols = IdColumns::of(&path, batch)?;
                         keys.extend((0..cols.rows()).map(|i| {
-                            anchors.anchor_of_ids(cols.row(i)).and_then(|a| {
-                                let k = anchors.keys[a as usize];
-                                (k != 0).then_some(k)
-                            })
+                            anchors
+                                .anchor_of_ids(cols.row(i))
+                                .and_then(|a| anchors.key_of_node(a))
                         }));
                     }
                     keys

@@ -16,12 +16,12 @@ use cdp_model::{IdType, Identifier};
 use crate::error::{IdentityError, Result};
 use crate::events_in::parse_type;
 use crate::nodes::{self, Nodes};
-
-/// How many rows ahead the map's rows fetch their node's data.
-const PREFETCH_ROWS: usize = 16;
 use crate::one_id::{one_id, OneKey};
 use crate::state::{encode_blocking, Manifest};
 use crate::tables::{identity_map_schema, IDENTITY_MAP};
+
+/// How many rows ahead the map's rows fetch their node's data.
+const PREFETCH_ROWS: usize = 16;
 
 /// Writes the map of `keys` (0: not in the map); returns the files written.
 pub(crate) async fn write(

@@ -465,16 +465,24 @@ mod tests {
         }
     }
 
+    /// The one_key of each node of [`graph`].
+    const KEYS: [OneKey; 4] = [3, 3, 0, 5];
+
+    /// Writes run r1's state of `g`; returns its files.
+    async fn store_r1(lake: &Lake, g: &Graph, keys: &[OneKey]) -> StateFiles {
+        let files = Graph::files("r1");
+        g.store_sets(lake, &files).unwrap().await.unwrap().unwrap();
+        g.store_nodes(lake, &files, keys).await.unwrap();
+        files
+    }
+
     #[tokio::test]
     async fn state_written_in_several_batches_reads_back_the_same_graph() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let g = graph();
-        let keys = vec![3, 3, 0, 5];
-        let files = Graph::files("r1");
+        let (g, keys) = (graph(), KEYS);
+        let files = store_r1(&lake, &g, &keys).await;
         assert!(files.nodes.ends_with("nodes.arrow"), "{}", files.nodes);
-        g.store_sets(&lake, &files).unwrap().await.unwrap().unwrap();
-        g.store_nodes(&lake, &files, &keys).await.unwrap();
         // Four nodes at two rows per batch.
         let stored = decode_state(&files.nodes, lake.get(&files.nodes).await.unwrap()).unwrap();
         assert_eq!(stored.len(), 2);
@@ -488,17 +496,10 @@ mod tests {
     async fn state_written_as_parquet_by_earlier_versions_still_loads() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let g = graph();
-        let keys = vec![3, 3, 0, 5];
+        let (g, keys) = (graph(), KEYS);
         // Write the Arrow state, then re-encode its batches as the Parquet
         // files an earlier version wrote.
-        let arrow_files = Graph::files("r1");
-        g.store_sets(&lake, &arrow_files)
-            .unwrap()
-            .await
-            .unwrap()
-            .unwrap();
-        g.store_nodes(&lake, &arrow_files, &keys).await.unwrap();
+        let arrow_files = store_r1(&lake, &g, &keys).await;
         let parquet_files = StateFiles {
             nodes: "identity/state/r0/nodes.parquet".into(),
             sets: "identity/state/r0/sets.parquet".into(),

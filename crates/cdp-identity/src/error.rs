@@ -45,6 +45,9 @@ pub enum IdentityError {
     #[error("a background task failed: {0} (our bug)")]
     Task(String),
 
+    #[error("{0} (our bug)")]
+    Bug(String),
+
     #[error("cannot encode {what}: {source} (our bug)")]
     Json {
         what: &'static str,

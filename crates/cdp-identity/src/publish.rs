@@ -29,8 +29,31 @@ impl Run {
         let state = crate::state::Graph::files(&self.run_id);
         let sets_written = self.graph.store_sets(&self.lake, &state)?;
         self.apply_exclusions();
-        let outcome = self.compute();
+        // Which identifiers the map holds, in which order, and all but their
+        // one_ids are known before the union-find: the map is staged on the
+        // other core while it runs, which left that core idle.
+        let (outcome, (staged_map, staging_time)) = std::thread::scope(|scope| {
+            let staging = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                let staged = crate::identity_map::stage(
+                    &self.graph.nodes,
+                    &self.run_id,
+                    self.rules.map_rows_per_file,
+                );
+                staged.map(|s| (s, t.elapsed()))
+            });
+            let outcome = self.compute();
+            let staged = staging
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            staged.map(|s| (outcome, s))
+        })?;
+        self.graph.next_key = outcome.next_key;
         self.phase("graph", t);
+        self.phases.insert(
+            "identity_map_staged".into(),
+            staging_time.as_millis() as u64,
+        );
         let run_id = self.run_id.clone();
         let lake = self.lake.clone();
         tracing::info!(run_id = %run_id, merges = outcome.merges.len(), splits = outcome.splits.len(), "graph computed; writing outputs");
@@ -66,14 +89,7 @@ impl Run {
                 .push(f.clone());
         }
         let map_writer = async {
-            let files = crate::identity_map::write(
-                &lake,
-                &run_id,
-                &self.graph.nodes,
-                &outcome.keys,
-                self.rules.map_rows_per_file,
-            )
-            .await?;
+            let files = crate::identity_map::write(&lake, staged_map, &outcome.keys).await?;
             Ok::<_, IdentityError>((files, t.elapsed()))
         };
         let resolved_writer = async {

@@ -91,8 +91,6 @@ pub struct Run {
     pub(crate) vanished_files: Vec<String>,
     pub(crate) events_read: u64,
     pub(crate) events_without_identifier: u64,
-    /// Nodes excluded this run and why (split cause).
-    pub(crate) causes: Vec<(u32, &'static str)>,
     pub(crate) hot: Vec<HotValue>,
     /// Wall time of each phase so far.
     pub(crate) phases: BTreeMap<String, u64>,
@@ -110,6 +108,8 @@ pub struct Outcome {
     pub refused: BTreeMap<Refusal, u64>,
     pub accepted: u64,
     pub new_one_ids: u64,
+    /// The first key of the next run.
+    pub next_key: OneKey,
 }
 
 fn new_run_id(prev: Option<&Manifest>, now: DateTime<Utc>) -> String {
@@ -159,7 +159,6 @@ impl Run {
             vanished_files: Vec::new(),
             events_read: 0,
             events_without_identifier: 0,
-            causes: Vec::new(),
             hot: Vec::new(),
             phases,
         })
@@ -273,9 +272,9 @@ impl Run {
         }
     }
 
-    /// Applies everything and allocates keys. `causes` name the reason of
-    /// each node whose exclusion changed (for split records).
-    pub(crate) fn compute(&mut self) -> Outcome {
+    /// Applies everything and allocates keys. Reads the run only, so that
+    /// other work on the graph goes on beside it.
+    pub(crate) fn compute(&self) -> Outcome {
         let nodes = &self.graph.nodes;
         let old_keys = &self.graph.keys;
         let n_nodes = nodes.len();
@@ -308,7 +307,6 @@ impl Run {
             } else {
                 "rule_change"
             };
-            self.causes.push((n as u32, reason));
             let k = old_keys[n];
             if k != 0 && now & flag::ERASED == 0 && key_sizes.get(&k).copied().unwrap_or(0) > 1 {
                 rebuild.entry(k).or_insert(Some((n as u32, reason)));
@@ -458,7 +456,6 @@ impl Run {
             comps.set_key(r, next_key);
             next_key += 1;
         }
-        self.graph.next_key = next_key;
 
         let mut keys = vec![0; n_nodes];
         let mut changed_keys = FxHashSet::default();
@@ -482,6 +479,7 @@ impl Run {
             refused,
             accepted,
             new_one_ids,
+            next_key,
         }
     }
 

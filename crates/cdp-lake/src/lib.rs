@@ -18,6 +18,7 @@ pub mod report;
 pub mod root;
 pub mod schema;
 mod spill;
+pub mod staged_file;
 pub mod stream_writer;
 
 pub use dead_letters::{DeadLetter, DeadLetterWriter};

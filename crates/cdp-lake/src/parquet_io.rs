@@ -28,7 +28,7 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// zstd level 1: per-day partitions make many small column chunks, where
 /// the higher levels' larger contexts cost more than they save (profiled).
-fn writer_properties() -> WriterPropertiesBuilder {
+pub(crate) fn writer_properties() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("zstd level 1 is valid"),
@@ -55,7 +55,7 @@ const EVENTS_UNFILTERED_COLUMNS: [&str; 2] = ["identifiers.list.item.id_value", 
 
 /// `props` without a dictionary for `columns` (paths absent from the schema
 /// are ignored).
-fn without_dictionary(
+pub(crate) fn without_dictionary(
     mut props: WriterPropertiesBuilder,
     columns: &[&str],
 ) -> WriterPropertiesBuilder {

@@ -213,11 +213,6 @@ impl Nodes {
         }
     }
 
-    /// Bytes of every stored value together.
-    pub(crate) fn value_bytes(&self) -> usize {
-        self.arena.len()
-    }
-
     /// 32 bits of the value's hash: the table keeps them beside each node.
     fn hash(&self, tag: u8, bytes: &[u8]) -> u32 {
         (self.hasher.hash_one((tag, bytes)) >> 32) as u32

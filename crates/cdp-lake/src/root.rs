@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use url::Url;
 
 use crate::error::{LakeError, Result};
@@ -88,6 +88,25 @@ impl Lake {
         Ok(())
     }
 
+    /// Starts an object written in parts, for one too large to hold whole
+    /// in memory beside what it is written from. Like [`Lake::put`], it
+    /// becomes visible at once, on [`Upload::finish`], or not at all.
+    pub async fn upload(&self, relative: &str) -> Result<Upload> {
+        let location = self.location(relative);
+        let upload = self
+            .store
+            .put_multipart(&location)
+            .await
+            .map_err(|source| LakeError::Store {
+                location: location.to_string(),
+                source,
+            })?;
+        Ok(Upload {
+            parts: WriteMultipart::new(upload),
+            location,
+        })
+    }
+
     pub async fn get(&self, relative: &str) -> Result<Bytes> {
         let location = self.location(relative);
         let store_err = |source| LakeError::Store {
@@ -154,6 +173,51 @@ impl Lake {
     }
 }
 
+/// Parts sent to the store at once by an [`Upload`]: bounds what a fast
+/// writer holds in memory when the store is slower.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// An object being written in parts ([`Lake::upload`]).
+pub struct Upload {
+    parts: WriteMultipart,
+    location: StorePath,
+}
+
+impl Upload {
+    /// Appends `bytes`; waits while [`PARTS_IN_FLIGHT`] parts are being sent.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<()> {
+        let location = &self.location;
+        self.parts
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(|source| LakeError::Store {
+                location: location.to_string(),
+                source,
+            })?;
+        self.parts.put(bytes);
+        Ok(())
+    }
+
+    /// Sends the last part and makes the object visible.
+    pub async fn finish(self) -> Result<()> {
+        let location = self.location.to_string();
+        self.parts
+            .finish()
+            .await
+            .map_err(|source| LakeError::Store { location, source })?;
+        Ok(())
+    }
+
+    /// Gives the object up: nothing of it stays visible.
+    pub async fn abort(self) -> Result<()> {
+        let location = self.location.to_string();
+        self.parts
+            .abort()
+            .await
+            .map_err(|source| LakeError::Store { location, source })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +246,27 @@ mod tests {
             b"x"
         );
         assert!(same.get_opt("missing.json").await.unwrap().is_none());
+    }
+
+    /// Parts larger than one store part, written apart, read back as one
+    /// object; nothing is listed before `finish`, nor after `abort`.
+    #[tokio::test]
+    async fn an_upload_is_visible_whole_on_finish_and_never_when_aborted() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let parts: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 3 << 20]).collect();
+        let mut upload = lake.upload("state/a.arrow").await.unwrap();
+        for part in &parts {
+            upload.write(Bytes::from(part.clone())).await.unwrap();
+        }
+        assert!(lake.list("state").await.unwrap().is_empty());
+        upload.finish().await.unwrap();
+        assert_eq!(lake.get("state/a.arrow").await.unwrap(), parts.concat());
+
+        let mut upload = lake.upload("state/b.arrow").await.unwrap();
+        upload.write(Bytes::from(parts[0].clone())).await.unwrap();
+        upload.abort().await.unwrap();
+        assert_eq!(lake.list("state").await.unwrap(), vec!["state/a.arrow"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::components::Components;
 use crate::engine::{Conflict, Engine, Merge, Work};
 use crate::error::{IdentityError, Result};
 use crate::events_in::{list_event_files, partition_of, FileIds, Partition, NO_SET};
-use crate::nodes::{flag, Nodes};
+use crate::nodes::{flag, Nodes, NONE};
 use crate::one_id::OneKey;
 use crate::rules::{Refusal, Rules};
 use crate::sets::Sets;
@@ -424,6 +424,8 @@ impl Run {
         work.sort_by_key(|w| (self.graph.sets.first_seen[w.set as usize], w.set));
         let mut engine = Engine::new(nodes, &self.graph.sets, &self.rules, &mut comps);
         engine.apply(&work);
+        // A vector per set: gone before the keys are allocated (peak memory).
+        drop(work);
         let Engine {
             conflicts,
             merges,
@@ -434,7 +436,10 @@ impl Run {
 
         // New one_ids, in order of first appearance (ties: the smallest
         // canonical identifier).
-        let mut fresh: FxHashMap<u32, (i64, u32)> = FxHashMap::default();
+        // The oldest identifier of each component without a key, by root:
+        // a vector over the nodes takes a third of a map's memory.
+        let mut oldest = vec![NONE; n_nodes];
+        let mut roots = Vec::new();
         for n in 0..n_nodes as u32 {
             if nodes.is_excluded(n) {
                 continue;
@@ -443,13 +448,22 @@ impl Run {
             if comps.key(r) != 0 {
                 continue;
             }
-            let e = fresh.entry(r).or_insert((nodes.first_seen[n as usize], n));
-            if older(nodes, n, e.1) {
-                *e = (nodes.first_seen[n as usize], n);
+            let o = &mut oldest[r as usize];
+            if *o == NONE {
+                *o = n;
+                roots.push(r);
+            } else if older(nodes, n, *o) {
+                *o = n;
             }
         }
-        let mut fresh: Vec<(i64, u32, u32)> =
-            fresh.into_iter().map(|(r, (t, n))| (t, n, r)).collect();
+        let mut fresh: Vec<(i64, u32, u32)> = roots
+            .into_iter()
+            .map(|r| {
+                let n = oldest[r as usize];
+                (nodes.first_seen[n as usize], n, r)
+            })
+            .collect();
+        drop(oldest);
         fresh.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| nodes.cmp_canonical(a.1, b.1)));
         let new_one_ids = fresh.len() as u64 + splits.len() as u64;
         for (_, _, r) in fresh {

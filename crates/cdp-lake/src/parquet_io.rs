@@ -28,7 +28,7 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// zstd level 1: per-day partitions make many small column chunks, where
 /// the higher levels' larger contexts cost more than they save (profiled).
-pub(crate) fn writer_properties() -> WriterPropertiesBuilder {
+fn writer_properties() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("zstd level 1 is valid"),
@@ -55,7 +55,7 @@ const EVENTS_UNFILTERED_COLUMNS: [&str; 2] = ["identifiers.list.item.id_value", 
 
 /// `props` without a dictionary for `columns` (paths absent from the schema
 /// are ignored).
-pub(crate) fn without_dictionary(
+fn without_dictionary(
     mut props: WriterPropertiesBuilder,
     columns: &[&str],
 ) -> WriterPropertiesBuilder {
@@ -147,16 +147,8 @@ pub fn splice(
     };
     let new_count = inputs.first().map_or(0, |i| i.new_columns.len());
     let new_schema = Arc::new(Schema::new(schema.fields()[..new_count].to_vec()));
-    let mut props = without_dictionary(writer_properties(), unique_columns).build();
-    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-    let descr = ArrowSchemaConverter::new()
-        .with_coerce_types(props.coerce_types())
-        .convert(&schema)
-        .map_err(encode_err)?;
-    let leaves = descr.columns().to_vec();
-    let mut writer =
-        SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), Arc::new(props))
-            .map_err(encode_err)?;
+    let mut writer = file_writer(&schema, unique_columns).map_err(encode_err)?;
+    let leaves = writer.schema_descr().columns().to_vec();
     let factory = ArrowRowGroupWriterFactory::new(&writer, new_schema.clone());
     let mut row_group = 0;
     for input in inputs {
@@ -240,6 +232,21 @@ pub fn splice(
         }
     }
     Ok(Bytes::from(writer.into_inner().map_err(encode_err)?))
+}
+
+/// A writer of a Parquet file of `schema` into memory, with the lake's
+/// properties and the Arrow schema in its metadata, for files written
+/// column chunk by column chunk; `unique_columns` without a dictionary.
+pub(crate) fn file_writer(
+    schema: &SchemaRef,
+    unique_columns: &[&str],
+) -> parquet::errors::Result<SerializedFileWriter<Vec<u8>>> {
+    let mut props = without_dictionary(writer_properties(), unique_columns).build();
+    add_encoded_arrow_schema_to_metadata(schema, &mut props);
+    let descr = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(schema)?;
+    SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), Arc::new(props))
 }
 
 /// Reads every row of a Parquet file, optionally only some columns.

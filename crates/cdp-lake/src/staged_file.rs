@@ -15,17 +15,18 @@ use bytes::Bytes;
 use parquet::arrow::arrow_writer::{
     compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
 };
-use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::errors::ParquetError;
 use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{LakeError, Result};
-use crate::parquet_io::{without_dictionary, writer_properties, ROW_GROUP_ROWS};
+use crate::parquet_io::{file_writer, ROW_GROUP_ROWS};
 
 /// One column of one row group: waiting for its values, or encoded.
 enum Chunk {
-    Waiting(ArrowColumnWriter),
-    Encoded(ArrowColumnChunk),
+    // Both boxed: each is over a kilobyte, and a file has a slot per
+    // column and row group.
+    Waiting(Box<ArrowColumnWriter>),
+    Encoded(Box<ArrowColumnChunk>),
 }
 
 /// A file of `rows` rows of `schema` (flat: one Parquet column per field)
@@ -49,32 +50,21 @@ impl StagedFile {
         unique_columns: &[&str],
     ) -> Result<Self> {
         let encode_err = encode_err(location);
-        let mut props = without_dictionary(writer_properties(), unique_columns).build();
-        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-        let descr = ArrowSchemaConverter::new()
-            .with_coerce_types(props.coerce_types())
-            .convert(&schema)
-            .map_err(encode_err)?;
-        if descr.num_columns() != schema.fields().len() {
+        let writer = file_writer(&schema, unique_columns).map_err(encode_err)?;
+        let columns = writer.schema_descr().num_columns();
+        if columns != schema.fields().len() {
             return Err(encode_err(ParquetError::General(format!(
-                "a staged file needs one Parquet column per field: {} columns for {} fields",
-                descr.num_columns(),
+                "a staged file needs one Parquet column per field: {columns} columns for {} fields",
                 schema.fields().len()
             ))));
         }
-        let writer = SerializedFileWriter::new(
-            Vec::new(),
-            descr.root_schema_ptr(),
-            std::sync::Arc::new(props),
-        )
-        .map_err(encode_err)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
         let row_groups = (0..rows.div_ceil(ROW_GROUP_ROWS))
             .map(|i| {
                 let writers = factory.create_column_writers(i).map_err(encode_err)?;
                 Ok(writers
                     .into_iter()
-                    .map(|w| Some(Chunk::Waiting(w)))
+                    .map(|w| Some(Chunk::Waiting(Box::new(w))))
                     .collect())
             })
             .collect::<Result<_>>()?;
@@ -143,7 +133,9 @@ impl StagedFile {
         for leaf in compute_leaves(field, values).map_err(encode_err)? {
             writer.write(&leaf).map_err(encode_err)?;
         }
-        *slot = Some(Chunk::Encoded(writer.close().map_err(encode_err)?));
+        *slot = Some(Chunk::Encoded(Box::new(
+            writer.close().map_err(encode_err)?,
+        )));
         Ok(())
     }
 
@@ -229,7 +221,7 @@ mod tests {
         let whole = parquet_io::encode_with_unique_columns(
             "t",
             schema.clone(),
-            &[batch.clone()],
+            std::slice::from_ref(&batch),
             &["name"],
         )
         .unwrap();

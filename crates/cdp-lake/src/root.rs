@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use url::Url;
@@ -41,18 +42,31 @@ impl Lake {
                 reason: "not an absolute folder path".into(),
             })?
         };
-        if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|()| LakeError::BadRoot {
-                root: root.into(),
-                reason: "file URL without a local path".into(),
-            })?;
-            std::fs::create_dir_all(&path)
-                .map_err(|source| LakeError::CreateDir { path, source })?;
-        }
-        let (store, prefix) = object_store::parse_url(&url).map_err(|e| LakeError::BadRoot {
+        let bad_root = |reason: String| LakeError::BadRoot {
             root: root.into(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        if url.scheme() == "file" {
+            let path = url
+                .to_file_path()
+                .map_err(|()| bad_root("file URL without a local path".into()))?;
+            std::fs::create_dir_all(&path).map_err(|source| LakeError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
+            // Rooted at the lake, so that a delete also removes the folders
+            // it empties (a run's old state folder, a rewritten partition's)
+            // and never a folder above the lake.
+            let store = LocalFileSystem::new_with_prefix(&path)
+                .map_err(|e| bad_root(e.to_string()))?
+                .with_automatic_cleanup(true);
+            return Ok(Self {
+                store: Arc::new(store),
+                prefix: StorePath::default(),
+                display: url.to_string(),
+            });
+        }
+        let (store, prefix) = object_store::parse_url(&url).map_err(|e| bad_root(e.to_string()))?;
         Ok(Self {
             store: Arc::from(store),
             prefix,
@@ -267,6 +281,28 @@ mod tests {
         upload.write(Bytes::from(parts[0].clone())).await.unwrap();
         upload.abort().await.unwrap();
         assert_eq!(lake.list("state").await.unwrap(), vec!["state/a.arrow"]);
+    }
+
+    /// A run's old state folder goes with its last file; the lake's own
+    /// folder stays, even empty.
+    #[tokio::test]
+    async fn deleting_a_folders_last_file_removes_the_folder_not_the_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lake");
+        let lake = Lake::open(root.to_str().unwrap()).unwrap();
+        for f in [
+            "identity/state/r1/nodes.arrow",
+            "identity/state/r2/nodes.arrow",
+        ] {
+            lake.put(f, Bytes::from_static(b"x")).await.unwrap();
+        }
+        lake.delete("identity/state/r1/nodes.arrow").await.unwrap();
+        assert!(!root.join("identity/state/r1").exists());
+        assert!(root.join("identity/state/r2").exists());
+        lake.delete("identity/state/r2/nodes.arrow").await.unwrap();
+        assert!(!root.join("identity").exists());
+        assert!(root.is_dir(), "the lake's folder itself was removed");
+        assert!(lake.list("identity").await.unwrap().is_empty());
     }
 
     #[test]

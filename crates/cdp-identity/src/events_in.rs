@@ -269,14 +269,8 @@ impl FileIds {
             // dictionary has keys, and at most a set per row: sized once,
             // the tables never grow and rehash (profiled: 2.4% of a
             // resolve's CPU, the tables starting empty for every file).
-            let hash_id = |&k: &u32| {
-                let k = k as usize;
-                hasher.hash_one((out.types[k] as u8, &out.text[span(&out.value_ends, k)]))
-            };
-            ids_table.reserve(cols.value_keys(), hash_id);
-            sets_table.reserve(cols.rows(), |&k| {
-                hasher.hash_one(&out.set_members[span(&out.set_ends, k as usize)])
-            });
+            ids_table.reserve(cols.value_keys(), |&j| out.id_hash(j));
+            sets_table.reserve(cols.rows(), |&s| out.set_hash(s));
             out.row_sets.reserve(cols.rows());
             for (i, &time) in times.iter().enumerate().take(cols.rows()) {
                 row.clear();
@@ -304,14 +298,7 @@ impl FileIds {
                             out.value_ends.push(out.text.len() as u32);
                             out.first_seen.push(time);
                             out.last_seen.push(time);
-                            let Self {
-                                types, value_ends, ..
-                            } = &out;
-                            let text = &out.text;
-                            ids_table.insert_unique(h, j, |&k| {
-                                let k = k as usize;
-                                hasher.hash_one((types[k] as u8, &text[span(value_ends, k)]))
-                            });
+                            ids_table.insert_unique(h, j, |&k| out.id_hash(k));
                             j
                         }
                     };
@@ -345,14 +332,7 @@ impl FileIds {
                         out.set_first_seen.push(time);
                         out.set_last_seen.push(time);
                         out.set_events.push(1);
-                        let Self {
-                            set_ends,
-                            set_members,
-                            ..
-                        } = &out;
-                        sets_table.insert_unique(h, s, |&k| {
-                            hasher.hash_one(&set_members[span(set_ends, k as usize)])
-                        });
+                        sets_table.insert_unique(h, s, |&k| out.set_hash(k));
                         s
                     }
                 };
@@ -360,6 +340,17 @@ impl FileIds {
             }
         }
         Ok(out)
+    }
+
+    /// The table hash of identifier `j`: what its `(type, value)` was
+    /// probed with.
+    fn id_hash(&self, j: u32) -> u64 {
+        FxBuildHasher.hash_one((self.types[j as usize] as u8, self.value(j)))
+    }
+
+    /// The table hash of set `s`: what its members were probed with.
+    fn set_hash(&self, s: u32) -> u64 {
+        FxBuildHasher.hash_one(self.set(s))
     }
 
     /// Identifier `j` occurs again, at `time`.

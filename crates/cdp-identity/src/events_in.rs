@@ -15,7 +15,7 @@ use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 use crate::error::{IdentityError, Result};
-use crate::nodes::span;
+use crate::nodes::{span, Packed};
 
 /// One events partition: `(source, dt)` as in the Hive path.
 pub type Partition = (String, String);
@@ -242,6 +242,8 @@ pub struct FileIds {
     pub set_events: Vec<u32>,
     /// The set of each row, or [`NO_SET`].
     pub row_sets: Vec<u32>,
+    /// The identifiers as nodes store them, hashed.
+    pub(crate) packed: Packed,
 }
 
 impl FileIds {
@@ -298,6 +300,7 @@ impl FileIds {
                             out.value_ends.push(out.text.len() as u32);
                             out.first_seen.push(time);
                             out.last_seen.push(time);
+                            out.packed.push(t, v);
                             ids_table.insert_unique(h, j, |&k| out.id_hash(k));
                             j
                         }

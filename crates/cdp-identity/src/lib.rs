@@ -27,6 +27,7 @@ pub mod events_in;
 pub mod explain;
 pub mod forget;
 pub mod hot;
+mod id_table;
 pub mod identity_map;
 pub mod lineage;
 pub mod nodes;

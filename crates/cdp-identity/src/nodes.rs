@@ -4,18 +4,18 @@
 //! table that stores node ids and 32 bits of their hash (so that growing it
 //! does not chase every value again: that was a tenth of reading, profiled).
 //!
-//! Memory per identifier: 1 (type) + 4 (arena offset) + the packed value
-//! (about 20 bytes on average) + 16 (first/last seen) + 1 (flags) + about 12
-//! for the hash table (8 bytes a slot): roughly 54 bytes.
+//! Memory per identifier: 8 (type and arena offset) + the packed value
+//! (about 20 bytes on average) + 16 (first/last seen) + 1 (flags) + 11 to 21
+//! for the hash table (8-byte slots, grown at 3/4 full): roughly 60 bytes.
 
 use std::cmp::Ordering;
 
 use cdp_model::IdType;
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 use crate::error::{IdentityError, Result};
+use crate::id_table::IdTable;
 use crate::rules::{type_index, type_of, Rules};
 
 /// No node.
@@ -109,12 +109,6 @@ fn unpack(tag: u8, bytes: &[u8]) -> String {
     }
 }
 
-/// The table's 64-bit hash of a stored 32-bit one: its low bits pick the
-/// bucket, its top bits are the tag hashbrown compares first.
-fn spread(h: u32) -> u64 {
-    u64::from(h) << 32 | u64::from(h)
-}
-
 /// Fetches the cache line of `x` ahead of its use; only a hint.
 #[inline(always)]
 pub(crate) fn prefetch<T: ?Sized>(x: &T) {
@@ -136,9 +130,51 @@ pub(crate) fn span(ends: &[u32], i: usize) -> std::ops::Range<usize> {
     start..ends[i] as usize
 }
 
-/// Identifiers packed for [`Nodes::intern_distinct`].
+/// How many lookups apart the stages of [`Nodes::intern_distinct`] run:
+/// far enough for a miss to be served before its stage comes, near enough
+/// for what it fetched to still be in the cache.
+const AHEAD: usize = 8;
+
+/// Where node `n`'s value lies in an arena of `arena_len` bytes.
+#[inline]
+fn value_span(heads: &[Head], arena_len: usize, n: usize) -> std::ops::Range<usize> {
+    let end = heads
+        .get(n + 1)
+        .map_or(arena_len, |next| next.start as usize);
+    heads[n].start as usize..end
+}
+
+/// Node `n`'s tag and stored bytes.
+#[inline]
+fn stored_in<'a>(heads: &[Head], arena: &'a [u8], n: u32) -> (u8, &'a [u8]) {
+    let n = n as usize;
+    (heads[n].tag, &arena[value_span(heads, arena.len(), n)])
+}
+
+/// Appends a node's tag and stored bytes.
+fn push_value(heads: &mut Vec<Head>, arena: &mut Vec<u8>, tag: u8, bytes: &[u8]) -> Result<()> {
+    let too_large = || IdentityError::TooLarge {
+        what: "identifier arena",
+        limit: u64::from(u32::MAX),
+    };
+    let start = u32::try_from(arena.len()).map_err(|_| too_large())?;
+    u32::try_from(arena.len() + bytes.len()).map_err(|_| too_large())?;
+    arena.extend_from_slice(bytes);
+    heads.push(Head { start, tag });
+    Ok(())
+}
+
+/// 32 bits of a stored value's hash: the table keeps them beside each node.
+fn hash_stored(tag: u8, bytes: &[u8]) -> u32 {
+    (FxBuildHasher.hash_one((tag, bytes)) >> 32) as u32
+}
+
+/// Identifiers in the form nodes store them, with their hash: what
+/// [`Nodes::intern_packed_distinct`] interns. Built where a file is decoded
+/// (a worker thread), so that the thread that interns does not unpack hex
+/// digits and hash: that was about a fifth of its time (profiled).
 #[derive(Default)]
-struct Packed {
+pub(crate) struct Packed {
     tags: Vec<u8>,
     ends: Vec<u32>,
     bytes: Vec<u8>,
@@ -146,11 +182,17 @@ struct Packed {
 }
 
 impl Packed {
-    fn push(&mut self, tag: u8, bytes: &[u8], hash: u32) {
+    pub(crate) fn push(&mut self, t: IdType, value: &str) {
+        let mut buf = [0u8; 32];
+        let (tag, bytes) = pack(t, value, &mut buf);
         self.tags.push(tag);
         self.bytes.extend_from_slice(bytes);
         self.ends.push(self.bytes.len() as u32);
-        self.hashes.push(hash);
+        self.hashes.push(hash_stored(tag, bytes));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.tags.len()
     }
 
     fn get(&self, i: usize) -> (u8, &[u8]) {
@@ -158,70 +200,69 @@ impl Packed {
     }
 }
 
+/// A node's type tag and where its value starts in the arena, side by side:
+/// a lookup reads both, and apart they were two cache misses.
+#[derive(Clone, Copy)]
+struct Head {
+    start: u32,
+    tag: u8,
+}
+
 #[derive(Default)]
 pub struct Nodes {
-    tags: Vec<u8>,
-    /// `offsets[n]..offsets[n + 1]` is node n's value in `arena`.
-    offsets: Vec<u32>,
+    /// Node n's value is `arena[heads[n].start..]` up to the next node's.
+    heads: Vec<Head>,
     arena: Vec<u8>,
     pub(crate) first_seen: Vec<i64>,
     pub(crate) last_seen: Vec<i64>,
     pub(crate) flags: Vec<u8>,
-    /// (node, hash32) of every node not erased.
-    table: HashTable<(u32, u32)>,
-    hasher: FxBuildHasher,
+    /// Every node not erased, by 32 bits of its hash.
+    table: IdTable,
 }
 
 impl Nodes {
     pub fn new() -> Self {
-        Self {
-            offsets: vec![0],
-            ..Default::default()
-        }
+        Self::default()
     }
 
     pub fn len(&self) -> usize {
-        self.tags.len()
+        self.heads.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.heads.is_empty()
     }
 
-    /// Fetches node `n`'s type, value offsets and times ahead of their use
+    /// Fetches node `n`'s type, value offset and times ahead of their use
     /// (a pass over nodes in another order than theirs misses the cache on
     /// each); only a hint.
     #[inline(always)]
     pub(crate) fn prefetch_node(&self, n: u32) {
         let n = n as usize;
-        if n < self.tags.len() {
-            prefetch(&self.tags[n]);
-            prefetch(&self.offsets[n]);
+        if n < self.heads.len() {
+            prefetch(&self.heads[n]);
             prefetch(&self.first_seen[n]);
             prefetch(&self.last_seen[n]);
         }
     }
 
     /// Fetches node `n`'s value ahead of its use; best after
-    /// [`Nodes::prefetch_node`] had time to bring its offsets.
+    /// [`Nodes::prefetch_node`] had time to bring its offset.
     #[inline(always)]
     pub(crate) fn prefetch_value(&self, n: u32) {
-        if let Some(&start) = self.offsets.get(n as usize) {
-            if let Some(byte) = self.arena.get(start as usize) {
+        if let Some(head) = self.heads.get(n as usize) {
+            if let Some(byte) = self.arena.get(head.start as usize) {
                 prefetch(byte);
             }
         }
     }
 
-    /// 32 bits of the value's hash: the table keeps them beside each node.
     fn hash(&self, tag: u8, bytes: &[u8]) -> u32 {
-        (self.hasher.hash_one((tag, bytes)) >> 32) as u32
+        hash_stored(tag, bytes)
     }
 
     fn stored(&self, n: u32) -> (u8, &[u8]) {
-        let n = n as usize;
-        let (a, b) = (self.offsets[n] as usize, self.offsets[n + 1] as usize);
-        (self.tags[n], &self.arena[a..b])
+        stored_in(&self.heads, &self.arena, n)
     }
 
     /// The node of an identifier, if interned.
@@ -229,11 +270,7 @@ impl Nodes {
         let mut buf = [0u8; 32];
         let (tag, bytes) = pack(t, value, &mut buf);
         let h = self.hash(tag, bytes);
-        self.table
-            .find(spread(h), |&(n, hn)| {
-                hn == h && self.stored(n) == (tag, bytes)
-            })
-            .map(|&(n, _)| n)
+        self.table.find(h, |n| self.stored(n) == (tag, bytes))
     }
 
     /// Interns an identifier seen at `time`, widening its first/last seen.
@@ -260,38 +297,23 @@ impl Nodes {
     ) -> Result<u32> {
         let Self {
             table,
-            tags,
-            offsets,
+            heads,
             arena,
             ..
         } = self;
-        let stored = |n: u32| {
-            let n = n as usize;
-            (
-                tags[n],
-                &arena[offsets[n] as usize..offsets[n + 1] as usize],
-            )
-        };
-        if let Some(&(n, _)) =
-            table.find(spread(h), |&(n, hn)| hn == h && stored(n) == (tag, bytes))
-        {
+        if let Some(n) = table.find(h, |n| stored_in(heads, arena, n) == (tag, bytes)) {
             self.widen_seen(n, first, last);
             return Ok(n);
         }
-        let n = u32::try_from(tags.len()).ok().filter(|&n| n < NONE).ok_or(
-            IdentityError::TooLarge {
+        let n = u32::try_from(heads.len())
+            .ok()
+            .filter(|&n| n < NONE)
+            .ok_or(IdentityError::TooLarge {
                 what: "node ids",
                 limit: u64::from(NONE),
-            },
-        )?;
-        arena.extend_from_slice(bytes);
-        let end = u32::try_from(arena.len()).map_err(|_| IdentityError::TooLarge {
-            what: "identifier arena",
-            limit: u64::from(u32::MAX),
-        })?;
-        offsets.push(end);
-        tags.push(tag);
-        table.insert_unique(spread(h), (n, h), |&(_, hm)| spread(hm));
+            })?;
+        push_value(heads, arena, tag, bytes)?;
+        table.insert(h, n);
         self.first_seen.push(first);
         self.last_seen.push(last);
         self.flags.push(0);
@@ -307,14 +329,16 @@ impl Nodes {
 
     /// Interns distinct identifiers `ids` in order, identifier i seen from
     /// `first[i]` to `last[i]`: the same node ids as as many
-    /// [`Self::intern_seen`] calls, 1.7 times faster at 1M persons
-    /// (measured). One by one, each probe waits in turn for about six cache
-    /// misses (table, type, offsets, value, first and last seen: at 1M
-    /// persons all far larger than the cache), and interning was the largest
-    /// cost of a resolve (profiled). Here every table probe runs first, each
-    /// independent of the others so that their misses overlap, and
-    /// prefetches what the comparison reads; then candidates are compared
-    /// and new identifiers inserted, in order.
+    /// [`Self::intern_seen`] calls, faster. One by one, each lookup waits
+    /// in turn for about five cache misses (table slot, type and offset,
+    /// value, first and last seen: at 1M persons all far larger than the
+    /// cache), and interning was the largest cost of reading events
+    /// (profiled). Here the lookups run as a pipeline:
+    /// the slot of the identifier [`AHEAD`] × 3 places on is fetched, the
+    /// node in the slot of the one 2 × [`AHEAD`] on, the value of the one
+    /// [`AHEAD`] on, and the current one is interned as by `intern_seen`
+    /// from what is by then in the cache. The fetches are only hints: a
+    /// node inserted meanwhile is found by the lookup that counts.
     pub fn intern_distinct<'v>(
         &mut self,
         ids: impl Iterator<Item = (IdType, &'v str)>,
@@ -323,33 +347,41 @@ impl Nodes {
     ) -> Result<Vec<u32>> {
         let mut packed = Packed::default();
         for (t, v) in ids {
-            let mut buf = [0u8; 32];
-            let (tag, bytes) = pack(t, v, &mut buf);
-            packed.push(tag, bytes, self.hash(tag, bytes));
+            packed.push(t, v);
         }
-        let candidates: Vec<u32> = packed
-            .hashes
-            .iter()
-            .map(|&h| match self.table.find(spread(h), |&(_, hn)| hn == h) {
-                Some(&(n, _)) => {
-                    self.prefetch_node(n);
-                    n
-                }
-                None => NONE,
-            })
-            .collect();
-        let mut out = Vec::with_capacity(candidates.len());
-        for (i, &n) in candidates.iter().enumerate() {
-            if let Some(&ahead) = candidates.get(i + 8).filter(|&&a| a != NONE) {
-                self.prefetch_value(ahead);
+        self.intern_packed_distinct(&packed, first, last)
+    }
+
+    /// [`Nodes::intern_distinct`] of identifiers packed already.
+    pub(crate) fn intern_packed_distinct(
+        &mut self,
+        packed: &Packed,
+        first: &[i64],
+        last: &[i64],
+    ) -> Result<Vec<u32>> {
+        let len = packed.len();
+        // Grown now, not midway, the table keeps the slots fetched ahead.
+        self.table.reserve(len);
+        let mut candidates = vec![NONE; len];
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len + 3 * AHEAD {
+            if let Some(&h) = packed.hashes.get(i) {
+                self.table.prefetch(h);
             }
-            let (tag, bytes) = packed.get(i);
-            if n != NONE && self.stored(n) == (tag, bytes) {
-                self.widen_seen(n, first[i], last[i]);
-                out.push(n);
-            } else {
-                // New, or another value shares the 32-bit hash: the full probe.
-                out.push(self.intern_packed(tag, bytes, packed.hashes[i], first[i], last[i])?);
+            if let Some(j) = i.checked_sub(AHEAD).filter(|&j| j < len) {
+                if let Some(n) = self.table.candidate(packed.hashes[j]) {
+                    candidates[j] = n;
+                    self.prefetch_node(n);
+                }
+            }
+            if let Some(j) = i.checked_sub(2 * AHEAD).filter(|&j| j < len) {
+                if candidates[j] != NONE {
+                    self.prefetch_value(candidates[j]);
+                }
+            }
+            if let Some(j) = i.checked_sub(3 * AHEAD).filter(|&j| j < len) {
+                let (tag, bytes) = packed.get(j);
+                out.push(self.intern_packed(tag, bytes, packed.hashes[j], first[j], last[j])?);
             }
         }
         Ok(out)
@@ -364,21 +396,14 @@ impl Nodes {
         last_seen: i64,
         flags: u8,
     ) -> Result<u32> {
-        let n = self.tags.len() as u32;
-        self.arena.extend_from_slice(bytes);
-        let end = u32::try_from(self.arena.len()).map_err(|_| IdentityError::TooLarge {
-            what: "identifier arena",
-            limit: u64::from(u32::MAX),
-        })?;
-        self.offsets.push(end);
-        self.tags.push(tag);
+        let n = self.heads.len() as u32;
+        push_value(&mut self.heads, &mut self.arena, tag, bytes)?;
         self.first_seen.push(first_seen);
         self.last_seen.push(last_seen);
         self.flags.push(flags);
         if flags & flag::ERASED == 0 {
             let h = self.hash(tag, bytes);
-            self.table
-                .insert_unique(spread(h), (n, h), |&(_, hm)| spread(hm));
+            self.table.insert(h, n);
         }
         Ok(n)
     }
@@ -389,11 +414,11 @@ impl Nodes {
     }
 
     pub fn id_type(&self, n: u32) -> IdType {
-        type_of(self.tags[n as usize] & !PACKED)
+        type_of(self.heads[n as usize].tag & !PACKED)
     }
 
     pub(crate) fn type_ix(&self, n: u32) -> u8 {
-        self.tags[n as usize] & !PACKED
+        self.heads[n as usize].tag & !PACKED
     }
 
     /// The canonical value (hashes back in lowercase hex).
@@ -466,12 +491,10 @@ impl Nodes {
     pub(crate) fn erase(&mut self, n: u32) {
         let (tag, bytes) = self.stored(n);
         let h = self.hash(tag, bytes);
-        if let Ok(entry) = self.table.find_entry(spread(h), |&(m, _)| m == n) {
-            entry.remove();
-        }
+        self.table.remove(h, n);
         let i = n as usize;
-        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        self.arena[a..b].fill(0);
+        let value = value_span(&self.heads, self.arena.len(), i);
+        self.arena[value].fill(0);
         self.flags[i] |= flag::ERASED;
     }
 
@@ -504,12 +527,11 @@ impl Nodes {
 
     /// Bytes held, for the memory figure of the summary.
     pub fn heap_bytes(&self) -> usize {
-        self.tags.capacity()
-            + self.offsets.capacity() * 4
+        self.heads.capacity() * std::mem::size_of::<Head>()
             + self.arena.capacity()
             + (self.first_seen.capacity() + self.last_seen.capacity()) * 8
             + self.flags.capacity()
-            + self.table.capacity() * 9
+            + self.table.bytes()
     }
 }
 

@@ -589,11 +589,7 @@ pub(crate) fn intern_file(
     new_sets: &mut Vec<u32>,
 ) -> Result<(Vec<u32>, u64)> {
     let before = nodes.len() as u32;
-    let nodes_of = nodes.intern_distinct(
-        (0..file.len() as u32).map(|i| (file.id_type(i), file.value(i))),
-        &file.first_seen,
-        &file.last_seen,
-    )?;
+    let nodes_of = nodes.intern_packed_distinct(&file.packed, &file.first_seen, &file.last_seen)?;
     for (i, &n) in nodes_of.iter().enumerate() {
         // Identifiers are distinct within a file: a node id past those
         // there were before is new, and checked against the junk list once.

@@ -15,8 +15,8 @@
 //!   `identity_conflicts`, a summary ([`publish`]);
 //! - operators: [`explain`], [`unbind()`], [`forget()`]; quality: [`eval()`].
 //!
-//! Memory: about 110 bytes per identifier while a run holds the graph
-//! (nodes ~54, union-find ~17, sets ~45 per identifier at 0.4 sets per
+//! Memory: about 113 bytes per identifier while a run holds the graph
+//! (nodes ~60, union-find ~17, sets ~40 per identifier at 0.4 sets per
 //! identifier); measured by `benches/resolve_vs_peers.sh`.
 
 pub mod components;

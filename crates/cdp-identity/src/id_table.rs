@@ -81,22 +81,18 @@ impl IdTable {
     /// match, whose value a batch fetches ahead of comparing it.
     #[inline]
     pub fn candidate(&self, hash: u32) -> Option<u32> {
-        let mut i = self.home(hash);
-        loop {
-            let slot = self.slots[i];
-            if slot.id == EMPTY {
-                return None;
-            }
-            if slot.hash == hash {
-                return Some(slot.id);
-            }
-            i = self.next(i);
-        }
+        self.find(hash, |_| true)
     }
 
     /// The id stored with `hash` for which `is` holds.
     #[inline]
-    pub fn find(&self, hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn find(&self, hash: u32, is: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.slot_of(hash, is).map(|i| self.slots[i].id)
+    }
+
+    /// Where the id stored with `hash` for which `is` holds lies.
+    #[inline]
+    fn slot_of(&self, hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<usize> {
         let mut i = self.home(hash);
         loop {
             let slot = self.slots[i];
@@ -104,7 +100,7 @@ impl IdTable {
                 return None;
             }
             if slot.hash == hash && is(slot.id) {
-                return Some(slot.id);
+                return Some(i);
             }
             i = self.next(i);
         }
@@ -146,17 +142,9 @@ impl IdTable {
 
     /// Removes `id`, stored with `hash`; true if it was there.
     pub fn remove(&mut self, hash: u32, id: u32) -> bool {
-        let mut i = self.home(hash);
-        loop {
-            let slot = self.slots[i];
-            if slot.id == EMPTY {
-                return false;
-            }
-            if slot.id == id {
-                break;
-            }
-            i = self.next(i);
-        }
+        let Some(i) = self.slot_of(hash, |stored| stored == id) else {
+            return false;
+        };
         // Backward shift: every later slot of the run that may live at the
         // hole (its home is not between the hole and itself) moves there, so
         // that lookups never stop early at it.

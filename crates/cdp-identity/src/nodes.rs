@@ -383,6 +383,18 @@ impl Nodes {
         Ok(out)
     }
 
+    /// Room for `nodes` more nodes with `value_bytes` of stored values, so
+    /// that loading a state of known size never grows the table (each
+    /// growth re-places every node) nor copies the arrays.
+    pub(crate) fn reserve(&mut self, nodes: usize, value_bytes: usize) {
+        self.heads.reserve(nodes);
+        self.arena.reserve(value_bytes);
+        self.first_seen.reserve(nodes);
+        self.last_seen.reserve(nodes);
+        self.flags.reserve(nodes);
+        self.table.reserve(nodes);
+    }
+
     /// Adds a node from the stored state (already packed), keeping order.
     pub(crate) fn push_stored(
         &mut self,

@@ -161,6 +161,14 @@ impl Graph {
             reason,
         };
         let batches = decode_state(path, lake.get(path).await?)?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let value_bytes = batches
+            .iter()
+            .filter_map(|b| b.column_by_name("value")?.as_binary_opt::<i32>())
+            .map(|v| v.values().len())
+            .sum();
+        g.nodes.reserve(rows, value_bytes);
+        g.keys.reserve(rows);
         for batch in &batches {
             let col = |name: &str| {
                 batch

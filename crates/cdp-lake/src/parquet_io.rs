@@ -52,8 +52,11 @@ const EVENTS_UNIQUE_COLUMNS: [&str; 5] = [
     "provenance_offset",
 ];
 
+/// The identifier values of the `events` table, as a dotted column path.
+const ID_VALUE_COLUMN: &str = "identifiers.list.item.id_value";
+
 /// Columns whose min/max nobody filters on and that are long: no statistics.
-const EVENTS_UNFILTERED_COLUMNS: [&str; 2] = ["identifiers.list.item.id_value", "properties"];
+const EVENTS_UNFILTERED_COLUMNS: [&str; 2] = [ID_VALUE_COLUMN, "properties"];
 
 /// The identifier values' dictionary may grow to a whole row group's
 /// distinct values (128k rows of ~1.6 identifiers of ≤ 64 bytes): past the
@@ -89,7 +92,7 @@ fn events_writer_properties() -> WriterProperties {
     }
     props
         .set_column_dictionary_page_size_limit(
-            column_path("identifiers.list.item.id_value"),
+            column_path(ID_VALUE_COLUMN),
             ID_VALUE_DICTIONARY_LIMIT,
         )
         .build()
@@ -369,7 +372,17 @@ pub fn read_strings(location: &str, bytes: Bytes, column: &'static str) -> Resul
 mod tests {
     use super::*;
     use crate::event_batch::EventBatchBuilder;
+    use parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
     use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    /// The chunk of the column at dotted path `name` in `row_group`.
+    fn column_chunk<'a>(row_group: &'a RowGroupMetaData, name: &str) -> &'a ColumnChunkMetaData {
+        row_group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
 
     /// An events file of `n` events whose ids start with `prefix`, in row
     /// groups of at most `group` rows.
@@ -560,23 +573,13 @@ mod tests {
                 "{name} not in {columns:?}"
             );
         }
-        let column = |name: &str| {
-            row_group
-                .columns()
-                .iter()
-                .find(|c| c.column_path().string() == name)
-                .unwrap()
-        };
+        let column = |name: &str| column_chunk(row_group, name);
         assert!(column("properties").statistics().is_none());
-        assert!(column("identifiers.list.item.id_value")
-            .statistics()
-            .is_none());
+        assert!(column(ID_VALUE_COLUMN).statistics().is_none());
         assert!(column("event_time").statistics().is_some());
         assert!(column("event_id").dictionary_page_offset().is_none());
         assert!(column("event_type").dictionary_page_offset().is_some());
-        assert!(column("identifiers.list.item.id_value")
-            .dictionary_page_offset()
-            .is_some());
+        assert!(column(ID_VALUE_COLUMN).dictionary_page_offset().is_some());
     }
 
     /// A row group's identifier values stay in one dictionary however many
@@ -604,11 +607,7 @@ mod tests {
         let bytes = encode_events("t", &[rows.finish().unwrap()]).unwrap();
         let reader = SerializedFileReader::new(bytes).unwrap();
         let row_group = reader.metadata().row_group(0);
-        let id_value = row_group
-            .columns()
-            .iter()
-            .find(|c| c.column_path().string() == "identifiers.list.item.id_value")
-            .unwrap();
+        let id_value = column_chunk(row_group, ID_VALUE_COLUMN);
         assert!(id_value.dictionary_page_offset().is_some());
         let data_pages = id_value.page_encoding_stats_mask().unwrap();
         assert!(

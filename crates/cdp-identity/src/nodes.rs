@@ -130,7 +130,7 @@ pub(crate) fn span(ends: &[u32], i: usize) -> std::ops::Range<usize> {
     start..ends[i] as usize
 }
 
-/// How many lookups apart the stages of [`Nodes::intern_distinct`] run:
+/// How many lookups apart the stages of [`Nodes::intern_packed_distinct`] run:
 /// far enough for a miss to be served before its stage comes, near enough
 /// for what it fetched to still be in the cache.
 const AHEAD: usize = 8;
@@ -171,7 +171,7 @@ fn hash_stored(tag: u8, bytes: &[u8]) -> u32 {
 
 /// Identifiers in the form nodes store them, with their hash: what
 /// [`Nodes::intern_packed_distinct`] interns. Built where a file is decoded
-/// (a worker thread), so that the thread that interns does not unpack hex
+/// (a worker thread), so that the thread that interns does not pack hex
 /// digits and hash: that took about a sixth of its CPU off (measured).
 #[derive(Default)]
 pub(crate) struct Packed {
@@ -323,7 +323,7 @@ impl Nodes {
         self.last_seen[i] = self.last_seen[i].max(last);
     }
 
-    /// Interns distinct identifiers `ids` in order, identifier i seen from
+    /// Interns distinct identifiers `packed` in order, identifier i seen from
     /// `first[i]` to `last[i]`: the same node ids as as many
     /// [`Self::intern_seen`] calls, faster. One by one, each lookup waits
     /// in turn for about five cache misses (table slot, type and offset,
@@ -335,20 +335,6 @@ impl Nodes {
     /// [`AHEAD`] on, and the current one is interned as by `intern_seen`
     /// from what is by then in the cache. The fetches are only hints: a
     /// node inserted meanwhile is found by the lookup that counts.
-    pub fn intern_distinct<'v>(
-        &mut self,
-        ids: impl Iterator<Item = (IdType, &'v str)>,
-        first: &[i64],
-        last: &[i64],
-    ) -> Result<Vec<u32>> {
-        let mut packed = Packed::default();
-        for (t, v) in ids {
-            packed.push(t, v);
-        }
-        self.intern_packed_distinct(&packed, first, last)
-    }
-
-    /// [`Nodes::intern_distinct`] of identifiers packed already.
     pub(crate) fn intern_packed_distinct(
         &mut self,
         packed: &Packed,
@@ -583,9 +569,11 @@ mod tests {
             .collect();
         let first: Vec<i64> = ids.iter().map(|i| i.2).collect();
         let last: Vec<i64> = ids.iter().map(|i| i.3).collect();
-        let got = all
-            .intern_distinct(ids.iter().map(|&(t, v, _, _)| (t, v)), &first, &last)
-            .unwrap();
+        let mut packed = Packed::default();
+        for &(t, v, _, _) in &ids {
+            packed.push(t, v);
+        }
+        let got = all.intern_packed_distinct(&packed, &first, &last).unwrap();
         assert_eq!(got, expected);
         assert_eq!(got, [0, 1, 2, 3]);
         assert_eq!(all.len(), one.len());

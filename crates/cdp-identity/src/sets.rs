@@ -99,7 +99,7 @@ impl Sets {
     /// `members` is set i: sorted, distinct, at least two), set i carried by
     /// `events[i]` events seen from `first[i]` to `last[i]`: the same as as
     /// many [`Sets::add_events`] calls, with every table probe first so that
-    /// their cache misses overlap (as `Nodes::intern_distinct`).
+    /// their cache misses overlap.
     pub fn add_distinct(
         &mut self,
         members: &[u32],

@@ -1,4 +1,4 @@
-//! A hash table of ids (nodes, sets) kept beside 32 bits of their hash,
+//! A hash table of ids (the nodes') kept beside 32 bits of their hash,
 //! with open addressing and linear probing, whose slot for a hash is known
 //! before it is read, so that a batch of lookups can fetch the slots of the
 //! lookups ahead while it compares the current one.

@@ -233,14 +233,21 @@ impl ConsumerContext for IngestContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 tracing::info!(partitions = tpl.count(), "partitions assigned");
-                if let Err(e) = self.on_assign(tpl) {
-                    self.fail(e);
-                    return;
-                }
+                // On a failure the poll loop stops. librdkafka still waits
+                // for an assign call after every assignment event, and
+                // leaving the group never completes without it: take nothing.
+                let nothing = TopicPartitionList::new();
+                let taken = match self.on_assign(tpl) {
+                    Ok(()) => &*tpl,
+                    Err(e) => {
+                        self.fail(e);
+                        &nothing
+                    }
+                };
                 let assigned = if cooperative {
-                    consumer.incremental_assign(tpl)
+                    consumer.incremental_assign(taken)
                 } else {
-                    consumer.assign(tpl)
+                    consumer.assign(taken)
                 };
                 if let Err(source) = assigned {
                     self.fail(IngestError::Kafka {
@@ -419,6 +426,38 @@ pub(crate) fn poll_loop(
     }
 }
 
+/// How long leaving the group may take. A leave normally takes well under a
+/// second; it waits longer only on a coordinator that does not answer (one
+/// busy regrouping, or an outstanding join it never completes), and that
+/// coordinator drops this member anyway once its session expires.
+pub(crate) const LEAVE_GROUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Leaves the group: unsubscribes and closes the consumer, serving the
+/// rebalance callbacks that come with it, waiting at most `timeout`.
+/// Returns whether the leave completed; if not, the close goes on in the
+/// background and the consumer is never freed, which only a process that
+/// is about to exit can afford.
+pub(crate) fn leave_group(consumer: BaseConsumer<IngestContext>, timeout: Duration) -> bool {
+    consumer.unsubscribe();
+    let (left, wait) = sync_channel(1);
+    // rdkafka's drop closes the consumer and polls until librdkafka says it
+    // is closed, with no time limit of its own.
+    let closing = std::thread::Builder::new()
+        .name("cdp-kafka-leave".into())
+        .spawn(move || {
+            drop(consumer);
+            let _ = left.send(());
+        });
+    match closing {
+        Ok(_) => wait.recv_timeout(timeout).is_ok(),
+        Err(e) => {
+            // The consumer was dropped with the closure that never ran.
+            tracing::warn!(error = %e, "cannot start a thread to leave the group; left it without a time limit");
+            true
+        }
+    }
+}
+
 /// Pauses every assigned partition while too much is stashed, and resumes
 /// them once the workers caught up. librdkafka resumes a partition from the
 /// message after the last one it handed over, so nothing is skipped or read
@@ -557,5 +596,85 @@ pub(crate) fn commit_durable(consumer: &BaseConsumer<IngestContext>, durable: &R
     }
     if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
         tracing::debug!(error = %e, "asynchronous offset commit failed; the lake holds the data");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Leaving the group, against librdkafka's mock cluster: the bound on the
+    //! leave is librdkafka's behaviour with our callbacks, not the broker's.
+
+    use std::sync::mpsc::Receiver;
+
+    use cdp_config::KafkaConfig;
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::DefaultProducerContext;
+
+    use super::*;
+    use crate::kafka::client::consumer_config;
+
+    const TOPIC: &str = "leave";
+
+    /// A worker that opens every partition; a revocation's close is
+    /// answered only with `answer_close` (otherwise it hangs as a flush on
+    /// a stalled disk would).
+    fn fake_worker(commands: Receiver<Command>, answer_close: bool) {
+        std::thread::spawn(move || {
+            let mut unanswered = Vec::new();
+            for command in commands {
+                match command {
+                    Command::Open { reply, .. } => drop(reply.send(Ok(None))),
+                    Command::Close { reply, .. } if answer_close => drop(reply.send(Ok(None))),
+                    Command::Close { reply, .. } => unanswered.push(reply),
+                    Command::FlushAll { reply } => drop(reply.send(Ok(Vec::new()))),
+                    Command::Message(_) | Command::Stop => {}
+                }
+            }
+        });
+    }
+
+    /// A group member that owns the topic's partition.
+    fn member_with_partition(
+        answer_close: bool,
+    ) -> (
+        MockCluster<'static, DefaultProducerContext>,
+        BaseConsumer<IngestContext>,
+    ) {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic(TOPIC, 1, 1).unwrap();
+        let (worker, commands) = sync_channel(WORKER_QUEUE);
+        fake_worker(commands, answer_close);
+        let mut kafka = KafkaConfig::default();
+        kafka
+            .consumer_properties
+            .insert("session.timeout.ms".into(), "6000".into());
+        let consumer: BaseConsumer<IngestContext> =
+            consumer_config(&cluster.bootstrap_servers(), "leavers", &kafka)
+                .unwrap()
+                .create_with_context(IngestContext::new(vec![TOPIC.into()], vec![worker], 100))
+                .unwrap();
+        consumer.subscribe(&[TOPIC]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while consumer.assignment().unwrap().count() == 0 {
+            assert!(Instant::now() < deadline, "never assigned the partition");
+            consumer.poll(Duration::from_millis(100));
+        }
+        (cluster, consumer)
+    }
+
+    #[test]
+    fn a_member_leaves_once_its_partitions_are_closed() {
+        let (_cluster, consumer) = member_with_partition(true);
+        assert!(leave_group(consumer, Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_revocation_that_never_ends_does_not_hold_the_run() {
+        let (cluster, consumer) = member_with_partition(false);
+        // Returning at all is the point: rdkafka's own drop would wait for
+        // the stuck close forever.
+        assert!(!leave_group(consumer, Duration::from_secs(2)));
+        // The stuck close still uses the cluster.
+        std::mem::forget(cluster);
     }
 }

@@ -12,6 +12,9 @@
 //! named after their offset range, then the partition's offsets manifest.
 //! A restart (after a crash, a deploy or a rebalance) resumes from the
 //! manifest, so nothing is lost or stored twice.
+//!
+//! Stopping (SIGTERM, `--until-idle`) makes everything read durable,
+//! commits, and leaves the group within `consumer::LEAVE_GROUP_TIMEOUT`.
 
 pub mod admin;
 mod client;
@@ -39,9 +42,9 @@ pub use dead_letter_topic::{
 };
 
 use crate::error::{IngestError, Result};
-use consumer::{poll_loop, IngestContext, WORKER_QUEUE};
+use consumer::{leave_group, poll_loop, IngestContext, LEAVE_GROUP_TIMEOUT, WORKER_QUEUE};
 use dead_letter_topic::DeadLetterTopic;
-use worker::{Worker, WorkerContext};
+use worker::{Command, Worker, WorkerContext};
 
 /// Where and how long to consume.
 #[derive(Debug, Clone)]
@@ -130,6 +133,10 @@ pub async fn ingest_kafka(
         senders.push(tx);
     }
     drop(durable_tx);
+    // Kept until the consumer has left the group: its rebalance callbacks
+    // need the workers until then, and if it cannot leave in time these
+    // stop them.
+    let worker_stops = senders.clone();
 
     let consumer: BaseConsumer<IngestContext> =
         consumer_config(&run.brokers, &run.group, &config.kafka)?
@@ -194,8 +201,18 @@ pub async fn ingest_kafka(
             .expect("lock")
             .map_or(Duration::ZERO, |(first, last)| last - first)
             + final_flush.elapsed();
-        consumer.unsubscribe();
-        drop(consumer);
+        if !leave_group(consumer, LEAVE_GROUP_TIMEOUT) {
+            tracing::warn!(
+                timeout_secs = LEAVE_GROUP_TIMEOUT.as_secs(),
+                "the group coordinator did not let this member leave in time; ending anyway: \
+                 everything read is durable in the lake, and the coordinator drops the member \
+                 when its session expires"
+            );
+            for worker in &worker_stops {
+                let _ = worker.send(Command::Stop);
+            }
+        }
+        drop(worker_stops);
         let stop = stop?;
         flushed?;
         Ok((stop, busy))

@@ -49,6 +49,10 @@ pub(crate) enum Command {
     FlushAll {
         reply: SyncSender<Result<Vec<(PartitionId, i64)>>>,
     },
+    /// End now, even though the consumer may still hold this worker's
+    /// channel (it could not leave the group in time). Whatever is still
+    /// buffered is not durable, so not committed: the next owner reads it.
+    Stop,
 }
 
 /// A flush the consumer thread should commit to Kafka.
@@ -103,7 +107,7 @@ impl Worker {
         }
     }
 
-    /// Runs until the command channel closes or the lake fails.
+    /// Runs until the command channel closes, `Stop`, or the lake fails.
     pub fn run(mut self, commands: Receiver<Command>) -> Result<WorkerSummary> {
         loop {
             match commands.recv_timeout(Duration::from_millis(500)) {
@@ -117,8 +121,8 @@ impl Worker {
                 Ok(Command::FlushAll { reply }) => {
                     let _ = reply.send(self.flush_all());
                 }
+                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
             }
             self.roll_aged()?;
         }

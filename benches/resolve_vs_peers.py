@@ -17,6 +17,9 @@ event's one_id to Parquet. They apply no rule (junk, limits, hot values,
 stable keys) and write event_id + one_id where ours rewrites every events
 column with its one_id: less work than ours, never more.
 
+(r) times DuckDB reading the events' identifiers and nothing else: the least
+any end-to-end run does, to set the floor's ratio in proportion.
+
 Run through resolve_vs_peers.sh, which builds the binaries, makes the world,
 ingests it and creates the venv. `resolve_vs_peers.py --end-to-end
 scipy|duckdb EVENTS_DIR OUT_DIR` runs one end-to-end peer alone."""
@@ -187,6 +190,20 @@ duck_comp = con.execute("SELECT count(DISTINCT label) FROM l").fetchone()[0]
 duck_wall = time.perf_counter() - t0
 con.close()
 
+# (r) the least any end-to-end run does: read the events' identifiers.
+# DuckDB decoding and unnesting them (their maxima, so that the strings
+# are read), nothing else.
+con = duckdb.connect()
+con.execute(f"SET threads = {cores}")
+con.execute("SET enable_progress_bar = false")
+listed = ", ".join(f"'{f}'" for f in event_files(os.path.join(lake, "events")))
+t0 = time.perf_counter()
+occurrences = con.execute(
+    "SELECT count(*), max(id_type), max(id_value) FROM (SELECT unnest(identifiers, recursive := true) "
+    f"FROM read_parquet([{listed}], union_by_name = true))").fetchone()[0]
+read_wall = time.perf_counter() - t0
+con.close()
+
 # (b2), (c2): the whole job, events in, Parquet out, each in a process of
 # its own like ours, so that its peak memory is its own. Wall time is the
 # job's own, without Python's start and imports (which CPU time includes).
@@ -207,6 +224,7 @@ rows = [
     ("(a) petgraph UnionFind, integer edges", floor_total),
     ("(b) pandas factorize + scipy components", scipy_wall),
     ("(c) DuckDB label propagation (dbt-style)", duck_wall),
+    ("(r) DuckDB reading the identifiers, nothing else", read_wall),
 ]
 for name, wall in rows:
     print(f"{name:46} {wall:8.2f} {wall / ours_wall:8.3f}")
@@ -221,6 +239,8 @@ for name, (wall, cpu, rss, n_ids) in [
 print(f"   (a) read {floor_res['read_s']:.2f}s + union-find and labels {floor_res['union_s']:.2f}s; "
       f"(c) {rounds} rounds; components: ours {summary['one_ids']:,}, (a) {floor_res['components']:,} "
       f"(nodes without edges included), (b) {n_comp:,}, (c) {duck_comp:,} (nodes with edges only)")
+print(f"   (r) {occurrences:,} identifier occurrences: an end-to-end run is at least {read_wall / floor_total:.1f}x "
+      f"the floor before it does anything with them")
 print(f"ratios: ours / floor {ours_wall / floor_total:.1f}x (goal <= 3), "
       f"scipy / ours {scipy_wall / ours_wall:.2f}x (goal > 1), duckdb / ours {duck_wall / ours_wall:.1f}x (goal >= 10); "
       f"end to end: scipy / ours {end_to_end['scipy'][0] / ours_wall:.2f}x, "

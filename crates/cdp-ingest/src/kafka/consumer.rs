@@ -616,8 +616,9 @@ mod tests {
     const TOPIC: &str = "leave";
 
     /// A worker that opens every partition; a revocation's close is
-    /// answered only with `answer_close` (otherwise it hangs as a flush on
-    /// a stalled disk would).
+    /// answered only with `answer_close`. Unanswered, the consumer's close
+    /// never completes, as it did not with a coordinator that never
+    /// completed a join.
     fn fake_worker(commands: Receiver<Command>, answer_close: bool) {
         std::thread::spawn(move || {
             let mut unanswered = Vec::new();

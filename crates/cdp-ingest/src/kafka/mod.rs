@@ -205,8 +205,8 @@ pub async fn ingest_kafka(
             tracing::warn!(
                 timeout_secs = LEAVE_GROUP_TIMEOUT.as_secs(),
                 "the group coordinator did not let this member leave in time; ending anyway: \
-                 everything read is durable in the lake, and the coordinator drops the member \
-                 when its session expires"
+                 the lake's offsets manifests hold what is durable, and the coordinator drops \
+                 the member when its session expires"
             );
             for worker in &worker_stops {
                 let _ = worker.send(Command::Stop);

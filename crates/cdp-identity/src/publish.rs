@@ -1,5 +1,6 @@
-//! The end of a run: compute, write every output, then the manifest in one
-//! atomic put, then sweep what the manifest no longer names.
+//! The end of a run: compute, write every output (or keep them all when
+//! nothing changed), then the manifest in one atomic put, then sweep what
+//! the manifest no longer names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,14 +9,25 @@ use cdp_lake::Lake;
 
 use crate::error::{IdentityError, Result};
 use crate::events_in::{partition_of, Partition};
-use crate::resolved::{partitions_with_keys, rewrite_partitions, Anchors};
-use crate::run::{Action, Run};
-use crate::state::Manifest;
+use crate::resolved::{partitions_with_keys, rewrite_partitions, Anchors, Rewritten};
+use crate::run::{Action, Outcome, Run};
+use crate::state::{Manifest, StateFiles};
 use crate::summary::ResolveSummary;
 use crate::tables::{IDENTITY_DIR, IDENTITY_MAP, RESOLVED_EVENTS};
 
 /// Where `cdp build` lists the files of its build (docs/architecture.md).
 const BUILDS_MANIFEST: &str = "builds/current.json";
+
+/// What a run's outputs are, written or kept.
+struct Outputs {
+    outcome: Outcome,
+    identity_map: Vec<String>,
+    state: StateFiles,
+    resolved_events: Vec<String>,
+    /// Events files read into the graph, this run's included.
+    inputs: BTreeSet<String>,
+    rewritten: Rewritten,
+}
 
 impl Run {
     /// Applies the run and publishes it. `extra_dirty`: partitions whose
@@ -26,9 +38,74 @@ impl Run {
         extra_dirty: BTreeSet<Partition>,
     ) -> Result<ResolveSummary> {
         let t = std::time::Instant::now();
+        // Nothing new read, nothing vanished, erased or unbound: unless the
+        // rules changed something, the graph is the stored one, and so are
+        // identity_map, resolved_events and the state: kept as they are (at
+        // 1M persons a resolve with nothing to do took 6.8 to 7.8 s
+        // rewriting them, 2.3 to 3.0 s keeping them).
+        let same_inputs = action == Action::Resolve
+            && self.prev.is_some()
+            && self.new_files.is_empty()
+            && self.vanished_files.is_empty()
+            && extra_dirty.is_empty();
+        let outputs = if same_inputs {
+            self.apply_exclusions();
+            let outcome = self.compute();
+            if self.graph_unchanged(&outcome) {
+                self.phase("graph", t);
+                tracing::info!("nothing new and nothing changed; identity_map, resolved_events and the state kept");
+                self.kept_outputs(outcome)
+            } else {
+                self.write_outputs(Some(outcome), extra_dirty, t).await?
+            }
+        } else {
+            self.write_outputs(None, extra_dirty, t).await?
+        };
+        self.publish(action, outputs).await
+    }
+
+    /// Whether `outcome` leaves every identifier with the key and flags it
+    /// was stored with, and no identifier or set was added.
+    fn graph_unchanged(&self, outcome: &Outcome) -> bool {
+        outcome.merges.is_empty()
+            && outcome.splits.is_empty()
+            && outcome.changed_keys.is_empty()
+            && self.new_sets.is_empty()
+            && outcome.next_key == self.graph.next_key
+            && outcome.keys == self.graph.keys
+            && self.graph.nodes.flags == self.stored_flags
+    }
+
+    /// The previous run's outputs, for a run that changed nothing.
+    fn kept_outputs(&self, outcome: Outcome) -> Outputs {
+        let prev = self
+            .prev
+            .as_ref()
+            .expect("only a run after another keeps its outputs");
+        Outputs {
+            outcome,
+            identity_map: prev.identity_map.clone(),
+            state: prev.state.clone(),
+            resolved_events: prev.resolved_events.clone(),
+            inputs: prev.resolved_inputs.iter().cloned().collect(),
+            rewritten: Rewritten::default(),
+        }
+    }
+
+    /// Computes the graph (unless `computed` already holds it) and writes
+    /// identity_map, the partitions of resolved_events it changed, and the
+    /// state. `graph_started`: when the graph phase began.
+    async fn write_outputs(
+        &mut self,
+        computed: Option<Outcome>,
+        extra_dirty: BTreeSet<Partition>,
+        graph_started: std::time::Instant,
+    ) -> Result<Outputs> {
         let state = crate::state::Graph::files(&self.run_id);
         let sets_written = self.graph.store_sets(&self.lake, &state)?;
-        self.apply_exclusions();
+        if computed.is_none() {
+            self.apply_exclusions();
+        }
         // Which identifiers the map holds, in which order, and all but their
         // one_ids are known before the union-find: the map is staged on the
         // other core while it runs, which left that core idle.
@@ -42,14 +119,14 @@ impl Run {
                 );
                 staged.map(|s| (s, t.elapsed()))
             });
-            let outcome = self.compute();
+            let outcome = computed.unwrap_or_else(|| self.compute());
             let staged = staging
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             staged.map(|s| (outcome, s))
         })?;
         self.graph.next_key = outcome.next_key;
-        self.phase("graph", t);
+        self.phase("graph", graph_started);
         self.phases.insert(
             "identity_map_staged".into(),
             staging_time.as_millis() as u64,
@@ -128,7 +205,6 @@ impl Run {
             self.phases
                 .insert(name.to_string(), time.as_millis() as u64);
         }
-        let t = std::time::Instant::now();
         let mut resolved_events: Vec<String> = prev_resolved
             .iter()
             .filter(|f| !dirty.contains(&partition_of(f)))
@@ -136,7 +212,30 @@ impl Run {
             .collect();
         resolved_events.extend(rewritten.files.values().flatten().cloned());
         resolved_events.sort();
+        Ok(Outputs {
+            outcome,
+            identity_map,
+            state,
+            resolved_events,
+            inputs,
+            rewritten,
+        })
+    }
 
+    /// Records lineage, the summary and the manifest naming `outputs`, then
+    /// sweeps what it no longer names.
+    async fn publish(mut self, action: Action, outputs: Outputs) -> Result<ResolveSummary> {
+        let Outputs {
+            outcome,
+            identity_map,
+            state,
+            resolved_events,
+            inputs,
+            rewritten,
+        } = outputs;
+        let run_id = self.run_id.clone();
+        let lake = self.lake.clone();
+        let t = std::time::Instant::now();
         let recorded_at = self.started_at.timestamp_micros();
         crate::lineage::write_merges(
             &lake,

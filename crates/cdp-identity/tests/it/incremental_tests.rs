@@ -98,3 +98,56 @@ async fn a_later_month_resolved_incrementally_keeps_every_one_id_except_recorded
         first.events_read + second.events_read
     );
 }
+
+/// A resolve run on a schedule often finds nothing new: it keeps the
+/// outputs as they are instead of rewriting them, and the next run with
+/// new events writes them again.
+#[tokio::test]
+async fn a_resolve_with_nothing_new_keeps_every_output_as_it_is() {
+    use cdp_identity::state::Manifest;
+
+    use crate::support::{event, temp_lake, write_events};
+
+    let (_dir, lake) = temp_lake();
+    write_events(
+        &lake,
+        "r1",
+        &[
+            event("e1", 0, &["phone:+8613912345678", "member_id:M1"]),
+            event("e2", 1, &["phone:+8613912345678", "email:a@x.cn"]),
+        ],
+    )
+    .await;
+    let config = IdentityConfig::default();
+    cdp_identity::resolve(&lake, &config).await.unwrap();
+    let first = Manifest::load(&lake).await.unwrap().unwrap();
+    let map = identity_map(&lake).await;
+
+    let again = cdp_identity::resolve(&lake, &config).await.unwrap();
+    let second = Manifest::load(&lake).await.unwrap().unwrap();
+    assert_ne!(second.run_id, first.run_id, "the run is recorded");
+    assert_eq!(second.identity_map, first.identity_map);
+    assert_eq!(second.resolved_events, first.resolved_events);
+    assert_eq!(
+        (&second.state.nodes, &second.state.sets),
+        (&first.state.nodes, &first.state.sets)
+    );
+    assert_eq!(again.resolved_partitions_written, 0);
+    assert_eq!(again.one_ids, 1);
+    // Still there: the sweep keeps what the manifest names.
+    assert_eq!(identity_map(&lake).await, map);
+
+    write_events(
+        &lake,
+        "r2",
+        &[event("e3", 2, &["email:a@x.cn", "openid:o-1"])],
+    )
+    .await;
+    let third = cdp_identity::resolve(&lake, &config).await.unwrap();
+    let after = Manifest::load(&lake).await.unwrap().unwrap();
+    assert_ne!(after.identity_map, first.identity_map);
+    assert_ne!(after.state.nodes, first.state.nodes);
+    assert_eq!(third.new_identifiers, 1);
+    let map = identity_map(&lake).await;
+    assert_eq!(map["openid:o-1"], map["member_id:M1"]);
+}

@@ -64,16 +64,15 @@ impl Run {
         self.publish(action, outputs).await
     }
 
-    /// Whether `outcome` leaves every identifier with the key and flags it
-    /// was stored with, and no identifier or set was added.
+    /// Whether the state `outcome` would store is the stored one: the same
+    /// identifiers with the same keys and flags, no set added, no key
+    /// allocated. (A merge or a split changes some identifier's key, so
+    /// neither needs a check of its own.)
     fn graph_unchanged(&self, outcome: &Outcome) -> bool {
-        outcome.merges.is_empty()
-            && outcome.splits.is_empty()
-            && outcome.changed_keys.is_empty()
+        outcome.keys == self.graph.keys
+            && self.graph.nodes.flags == self.stored_flags
             && self.new_sets.is_empty()
             && outcome.next_key == self.graph.next_key
-            && outcome.keys == self.graph.keys
-            && self.graph.nodes.flags == self.stored_flags
     }
 
     /// The previous run's outputs, for a run that changed nothing.
